@@ -1,0 +1,1 @@
+"""Getting product pages and reading them: fetchers, the SSRF guard, store adapters, extraction."""

@@ -1,0 +1,19 @@
+"""Fnac product pages."""
+
+from __future__ import annotations
+
+from pricewatch.adapters.scraping.fields import Fields
+from pricewatch.adapters.scraping.page import Page
+
+
+class FnacAdapter:
+    name = "fnac"
+
+    def matches(self, page: Page) -> bool:
+        return False
+
+    def parse(self, page: Page) -> Fields:
+        return Fields()
+
+
+adapter = FnacAdapter()

@@ -1,0 +1,109 @@
+"""The one configuration object. Nothing else in pricewatch reads the environment.
+
+Every setting can be given as an environment variable with the `PW_` prefix, groups joined by one
+underscore (`PW_FETCH_MAX_BYTES`, `PW_BROWSER_EXECUTABLE_PATH`), or in a `.env` file in the
+working directory. Values are validated when `load_settings()` runs, at start-up.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+class FetchSettings(BaseModel):
+    """HTTP fetching limits and the SSRF allow-list."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=20.0, gt=0)
+    total_timeout: float = Field(default=45.0, gt=0)
+    max_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    retries: int = Field(default=2, ge=0)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=20.0, ge=0)
+    user_agent: str = DEFAULT_USER_AGENT
+    accept_language: str = "en-US,en;q=0.9,fr;q=0.8,de;q=0.7"
+    #: Hosts, addresses or networks (CIDR) that may be fetched although they are private or local.
+    allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @cached_property
+    def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The allow-list entries that are addresses or networks."""
+        networks = []
+        for entry in self.allow_hosts:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                continue
+        return tuple(networks)
+
+    @cached_property
+    def allowed_hostnames(self) -> frozenset[str]:
+        """The allow-list entries that are host names (lower-case)."""
+        names = set()
+        for entry in self.allow_hosts:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                names.add(entry.lower().rstrip("."))
+        return frozenset(names)
+
+
+class BrowserSettings(BaseModel):
+    """The headless browser used for pages that need JavaScript."""
+
+    executable_path: Path = Path("/usr/bin/chromium")
+    #: auto: use the browser when the HTTP page looks like a JavaScript shell; never; always.
+    mode: Literal["auto", "never", "always"] = "auto"
+    timeout: float = Field(default=30.0, gt=0)
+    #: Extra time after the load event for late prices to render (milliseconds).
+    settle_ms: int = Field(default=500, ge=0)
+
+
+class RunSettings(BaseModel):
+    """`pricewatch run` behaviour."""
+
+    concurrency: int = Field(default=8, ge=1, le=256)
+
+
+class Settings(BaseSettings):
+    """All of pricewatch's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PW_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("pricewatch")))
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the settings from the environment and `.env`; raise on bad values."""
+    return Settings(**overrides)  # type: ignore[arg-type]
