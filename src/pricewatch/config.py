@@ -8,7 +8,6 @@ working directory. Values are validated when `load_settings()` runs, at start-up
 from __future__ import annotations
 
 import ipaddress
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -45,7 +44,7 @@ class FetchSettings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @cached_property
+    @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         """The allow-list entries that are addresses or networks."""
         networks = []
@@ -56,7 +55,7 @@ class FetchSettings(BaseModel):
                 continue
         return tuple(networks)
 
-    @cached_property
+    @property
     def allowed_hostnames(self) -> frozenset[str]:
         """The allow-list entries that are host names (lower-case)."""
         names = set()

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up pricewatch in .venv and runs the main job on the embedded default:
+# starts the local demo shop and scrapes its product pages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+exec pricewatch demo "$@"

@@ -1,0 +1,248 @@
+"""The `pricewatch` command line: thin commands that read settings and call one service each."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pricewatch import __version__
+from pricewatch.config import Settings, load_settings
+from pricewatch.domain.snapshot import ProductSnapshot
+from pricewatch.services import runlist
+from pricewatch.services.scrape import (
+    BrowserMode,
+    ScrapeTarget,
+    extract_file,
+    failure_reason,
+    open_scraper,
+    scrape_many,
+)
+
+app = typer.Typer(
+    name="pricewatch",
+    help="Self-hosted product price tracker: scrape product pages into exact price snapshots.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+OutputFormat = Literal["json", "jsonl"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn configuration and input errors into one clear line and exit code 2."""
+    try:
+        yield
+    except ValidationError as exc:
+        err.print(f"[red]error:[/] invalid settings:\n{exc}")
+        raise typer.Exit(2) from None
+    except runlist.RunListError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _settings(**overrides: Any) -> Settings:
+    with _user_errors():
+        return load_settings(**overrides)
+
+
+@app.command()
+def run(
+    urls: Annotated[list[str] | None, typer.Argument(help="Product page URLs.")] = None,
+    yaml_file: Annotated[
+        Path | None,
+        typer.Option("--yaml", help="YAML list of URLs, each optionally with its own options."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the JSON here instead of stdout.")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="json (one array) or jsonl (one snapshot per line).")
+    ] = "json",
+    browser: Annotated[
+        str | None,
+        typer.Option(help="auto (when a page needs JavaScript), never or always. Default: settings."),
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=256, help="Pages fetched at once.")
+    ] = None,
+) -> None:
+    """Scrape product pages and print their snapshots as JSON."""
+    settings = _settings()
+    with _user_errors():
+        targets = runlist.collect(urls or [], yaml_file)
+        mode = runlist.browser_mode(browser) if browser else None
+        fmt = runlist.output_format(output_format)
+    snapshots = asyncio.run(
+        _scrape_with_progress(
+            targets, settings=settings, mode=mode, concurrency=concurrency or settings.run.concurrency
+        )
+    )
+    _write_snapshots(snapshots, out=out, fmt=fmt)
+    failures = [(s.url, reason) for s in snapshots if (reason := failure_reason(s))]
+    for url, reason in failures:
+        err.print(f"[red]FAILED[/] {url}: {reason}", soft_wrap=True)
+    if failures:
+        err.print(f"{len(failures)} of {len(snapshots)} URL(s) failed.")
+        raise typer.Exit(1)
+
+
+async def _scrape_with_progress(
+    targets: Sequence[ScrapeTarget],
+    *,
+    settings: Settings,
+    mode: BrowserMode | None,
+    concurrency: int,
+) -> list[ProductSnapshot]:
+    async with open_scraper(settings, browser_mode=mode) as scraper:
+        if len(targets) <= 1:
+            return await scrape_many(targets, scraper=scraper, concurrency=concurrency)
+        with _progress() as progress:
+            task = progress.add_task("Scraping", total=len(targets))
+            return await scrape_many(
+                targets,
+                scraper=scraper,
+                concurrency=concurrency,
+                on_done=lambda _: progress.advance(task),
+            )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _write_snapshots(
+    snapshots: Sequence[ProductSnapshot], *, out: Path | None, fmt: OutputFormat
+) -> None:
+    dicts = [s.to_json_dict() for s in snapshots]
+    if fmt == "jsonl":
+        text = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dicts)
+    else:
+        text = json.dumps(dicts, ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {len(dicts)} snapshot(s) to {out}")
+
+
+@app.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="A saved page: .html or .html.gz", exists=True, dir_okay=False)],
+    url: Annotated[str, typer.Option("--url", help="The URL the page was saved from.")],
+) -> None:
+    """Read a saved product page and print its snapshot as JSON."""
+    raw = file.read_bytes()
+    if file.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            err.print(f"[red]error:[/] {file} is not a valid gzip file: {exc}")
+            raise typer.Exit(2) from None
+    snapshot = extract_file(raw, url=url)
+    sys.stdout.write(json.dumps(snapshot.to_json_dict(), ensure_ascii=False, indent=2) + "\n")
+    if reason := failure_reason(snapshot):
+        err.print(f"[red]FAILED[/] {file}: {reason}")
+        raise typer.Exit(1)
+
+
+@app.command("demo-shop")
+def demo_shop(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    seed: Annotated[int, typer.Option(help="Seed for the catalog, prices and stock.")] = 1234,
+    products: Annotated[int, typer.Option(min=1, help="Number of products.")] = 240,
+) -> None:
+    """Serve the local demo shop (realistic product pages whose prices change over time)."""
+    from pricewatch.demo.server import serve_forever
+
+    serve_forever(host=host, port=port, seed=seed, product_count=products)
+
+
+@app.command()
+def demo(
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Start the demo shop in the background, scrape its product pages and show the snapshots."""
+    from pricewatch.demo.server import running_demo_shop
+
+    with running_demo_shop(host="127.0.0.1", port=0, seed=1234) as shop:
+        settings = _demo_settings(_settings())
+        targets = [ScrapeTarget(url=url) for url in shop.showcase_urls()]
+        err.print(f"Demo shop at {shop.base_url}: scraping {len(targets)} pages")
+        snapshots = asyncio.run(
+            _scrape_with_progress(
+                targets, settings=settings, mode=None, concurrency=settings.run.concurrency
+            )
+        )
+    if json_output:
+        _write_snapshots(snapshots, out=None, fmt="json")
+    else:
+        Console().print(_snapshot_table(snapshots))
+
+
+def _demo_settings(settings: Settings) -> Settings:
+    """The user's settings, with the demo shop's address allowed past the SSRF guard."""
+    fetch = settings.fetch.model_copy(update={"allow_hosts": [*settings.fetch.allow_hosts, "127.0.0.1"]})
+    return settings.model_copy(update={"fetch": fetch})
+
+
+def _snapshot_table(snapshots: Sequence[ProductSnapshot]) -> Table:
+    table = Table(title="Snapshots", show_lines=False)
+    for column in ("page", "source", "reference", "title", "price", "stock", "status", "via"):
+        table.add_column(column, overflow="fold")
+    for s in snapshots:
+        table.add_row(
+            s.url.split("/", 3)[-1],
+            s.source,
+            s.reference or "",
+            (s.title or "")[:40],
+            str(s.money or ""),
+            s.availability.value,
+            s.fetch.status.value if not failure_reason(s) else f"[red]{failure_reason(s)}[/]",
+            s.fetch.method.value,
+        )
+    return table
+
+
+@app.command()
+def info() -> None:
+    """Show the version, where data lives and the main settings."""
+    settings = _settings()
+    Console().print(f"pricewatch {__version__}")
+    Console().print(f"data directory: {settings.data_dir}")
+    Console().print(f"browser: {settings.browser.executable_path} (mode {settings.browser.mode})")
+    Console().print(f"fetch allow-list: {', '.join(settings.fetch.allow_hosts) or '(none)'}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    Console().print(__version__)
+
