@@ -80,7 +80,9 @@ def run(
     ] = "json",
     browser: Annotated[
         str | None,
-        typer.Option(help="auto (when a page needs JavaScript), never or always. Default: settings."),
+        typer.Option(
+            help="auto (when a page needs JavaScript), never or always. Default: settings."
+        ),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option(min=1, max=256, help="Pages fetched at once.")
@@ -94,7 +96,10 @@ def run(
         fmt = runlist.output_format(output_format)
     snapshots = asyncio.run(
         _scrape_with_progress(
-            targets, settings=settings, mode=mode, concurrency=concurrency or settings.run.concurrency
+            targets,
+            settings=settings,
+            mode=mode,
+            concurrency=concurrency or settings.run.concurrency,
         )
     )
     _write_snapshots(snapshots, out=out, fmt=fmt)
@@ -154,7 +159,9 @@ def _write_snapshots(
 
 @app.command()
 def extract(
-    file: Annotated[Path, typer.Argument(help="A saved page: .html or .html.gz", exists=True, dir_okay=False)],
+    file: Annotated[
+        Path, typer.Argument(help="A saved page: .html or .html.gz", exists=True, dir_okay=False)
+    ],
     url: Annotated[str, typer.Option("--url", help="The URL the page was saved from.")],
 ) -> None:
     """Read a saved product page and print its snapshot as JSON."""
@@ -187,7 +194,9 @@ def demo_shop(
 
 @app.command()
 def demo(
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
 ) -> None:
     """Start the demo shop in the background, scrape its product pages and show the snapshots."""
     from pricewatch.demo.server import running_demo_shop
@@ -209,7 +218,9 @@ def demo(
 
 def _demo_settings(settings: Settings) -> Settings:
     """The user's settings, with the demo shop's address allowed past the SSRF guard."""
-    fetch = settings.fetch.model_copy(update={"allow_hosts": [*settings.fetch.allow_hosts, "127.0.0.1"]})
+    fetch = settings.fetch.model_copy(
+        update={"allow_hosts": [*settings.fetch.allow_hosts, "127.0.0.1"]}
+    )
     return settings.model_copy(update={"fetch": fetch})
 
 
@@ -245,4 +256,3 @@ def info() -> None:
 def version() -> None:
     """Print the version."""
     Console().print(__version__)
-

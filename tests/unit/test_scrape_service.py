@@ -28,7 +28,9 @@ JS_SHELL = (
     b'<html><head><title>Shop</title></head><body><div id="root"></div>'
     b"<noscript>You need to enable JavaScript to run this app.</noscript>"
     b'<script src="/static/js/main.js"></script>'
-    + b"<script>" + b"var a=1;" * 2000 + b"</script></body></html>"
+    + b"<script>"
+    + b"var a=1;" * 2000
+    + b"</script></body></html>"
 )
 
 
@@ -150,7 +152,7 @@ async def test_a_failing_browser_keeps_the_http_result_and_says_why() -> None:
 @pytest.mark.anyio
 async def test_scrape_many_keeps_order_and_reports_progress() -> None:
     urls = [f"https://shop.example/p/{i}" for i in range(10)]
-    http = FakeFetcher({url: (200, PRODUCT) for url in urls})
+    http = FakeFetcher(dict.fromkeys(urls, (200, PRODUCT)))
     done: list[str] = []
     snapshots = await scrape_many(
         [ScrapeTarget(url=u) for u in urls],

@@ -82,11 +82,15 @@ def read_result(result: FetchResult) -> Reading:
     """Turn a fetched response into a snapshot: extract on success, a status otherwise."""
     if result.status_code in _GONE:
         error = f"HTTP {result.status_code}: the page does not exist"
-        return Reading(failed_snapshot(result.url, status=FetchStatus.NOT_FOUND, error=error, result=result))
+        return Reading(
+            failed_snapshot(result.url, status=FetchStatus.NOT_FOUND, error=error, result=result)
+        )
     try:
         page = load_page(result.content, result.final_url, content_type=result.content_type)
     except PageError as exc:
-        failed = failed_snapshot(result.url, status=FetchStatus.ERROR, error=str(exc), result=result)
+        failed = failed_snapshot(
+            result.url, status=FetchStatus.ERROR, error=str(exc), result=result
+        )
         return Reading(failed)
     return Reading(*_classify(result, page))
 
@@ -191,7 +195,9 @@ async def scrape_many(
 
 
 @asynccontextmanager
-async def open_scraper(settings: Settings, *, browser_mode: BrowserMode | None = None) -> AsyncIterator[Scraper]:
+async def open_scraper(
+    settings: Settings, *, browser_mode: BrowserMode | None = None
+) -> AsyncIterator[Scraper]:
     """A `Scraper` built from settings; the browser starts only if a page needs it."""
     mode = browser_mode or settings.browser.mode
     async with AsyncExitStack() as stack:
@@ -206,5 +212,7 @@ async def open_scraper(settings: Settings, *, browser_mode: BrowserMode | None =
 
 def extract_file(content: bytes, *, url: str) -> ProductSnapshot:
     """Read a saved page (no network) into a snapshot, as `pricewatch extract` does."""
-    result = FetchResult(url=url, final_url=url, status_code=200, content=content, method=FetchMethod.FILE)
+    result = FetchResult(
+        url=url, final_url=url, status_code=200, content=content, method=FetchMethod.FILE
+    )
     return read_result(result).snapshot
