@@ -10,6 +10,8 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium || echo "Could not install chromium: browser tests will be skipped." >&2
 fi
 
+source scripts/services.sh
+
 ruff check .
 ruff format --check .
 mypy

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -78,6 +79,21 @@ class BrowserSettings(BaseModel):
     settle_ms: int = Field(default=500, ge=0)
 
 
+class DbSettings(BaseModel):
+    """The application database: `url`, or its parts for PostgreSQL; default a SQLite file."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int = Field(default=5432, gt=0, lt=65536)
+    name: str = "pricewatch"
+    user: str | None = None
+    password: SecretStr | None = None
+    echo: bool = False
+    pool_size: int = Field(default=5, ge=1)
+    #: SQLite only: how long a writer waits for another writer's lock (seconds).
+    busy_timeout: float = Field(default=30.0, gt=0)
+
+
 class RunSettings(BaseModel):
     """`pricewatch run` behaviour."""
 
@@ -98,9 +114,31 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("pricewatch")))
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    db: DbSettings = Field(default_factory=DbSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: PW_DB_URL, else built from PW_DB_HOST..., else SQLite in data_dir."""
+        if self.db.url:
+            return self.db.url
+        if self.db.host:
+            return URL.create(
+                "postgresql+psycopg",
+                username=self.db.user,
+                password=self.db.password.get_secret_value() if self.db.password else None,
+                host=self.db.host,
+                port=self.db.port,
+                database=self.db.name,
+            ).render_as_string(hide_password=False)
+        return f"sqlite:///{self.data_dir / 'pricewatch.db'}"
+
+    @property
+    def spool_path(self) -> Path:
+        """Where snapshots wait when the database cannot take them (JSON lines)."""
+        return self.data_dir / "spool.jsonl"
 
 
 def load_settings(**overrides: object) -> Settings:
