@@ -1,10 +1,27 @@
-"""`extract(html, url) -> ProductSnapshot`: store adapter first, then the generic layers."""
+"""`extract(html, url) -> ProductSnapshot`: store adapter first, then the generic layers.
+
+Layers, in order: the matching store adapter, JSON-LD, microdata, OpenGraph, DOM heuristics.
+Each fills only what the earlier ones left empty (`Fields.fill_from`), with one exception: a
+visible "out of stock" buy box beats an in-stock claim of the structured data. Block and
+captcha pages are recognised first and never yield a price or a stock state.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import lxml.etree
+
+from pricewatch.adapters.scraping.blocked import detect_block
 from pricewatch.adapters.scraping.fields import Fields
-from pricewatch.adapters.scraping.page import Page, load_page
-from pricewatch.adapters.scraping.stores import adapter_for
+from pricewatch.adapters.scraping.generic import datalayer, heuristics, jsonld, microdata, opengraph
+from pricewatch.adapters.scraping.generic.amount import default_currency
+from pricewatch.adapters.scraping.generic.schema import PageHints
+from pricewatch.adapters.scraping.generic.urlid import reference_from_url
+from pricewatch.adapters.scraping.page import Page, PageError, load_page, visible_text
+from pricewatch.adapters.scraping.stores import StoreAdapter, adapter_for
 from pricewatch.domain.snapshot import (
     Availability,
     FetchInfo,
@@ -13,9 +30,39 @@ from pricewatch.domain.snapshot import (
     ProductSnapshot,
 )
 
+__all__ = [
+    "PageError",
+    "extract",
+    "extract_page",
+    "has_product_data",
+    "looks_like_js_shell",
+]
+
+Layer = Callable[[Page], Fields]
+
+_APP_ROOTS = lxml.etree.XPath(
+    "//body//*[@id='root' or @id='app' or @id='__next' or @id='__nuxt' or @id='___gatsby'"
+    " or @id='svelte' or @data-reactroot or @ng-version or @id='main-app']"
+)
+_NOSCRIPT_JS = re.compile(
+    r"enable javascript|javascript (?:is )?(?:required|disabled)|activer javascript"
+    r"|javascript aktivieren|habilita javascript|attiva javascript",
+    re.I,
+)
+_ISO_CODE = re.compile(r"^[A-Z]{3}$")
+# A shell shows almost no text but ships a lot of script.
+_SHELL_MAX_TEXT = 1_500
+_SHELL_MIN_SCRIPT_SHARE = 0.3
+
 
 def extract(html: str | bytes, url: str, *, content_type: str | None = None) -> ProductSnapshot:
-    """Read a product page into a snapshot. Pure: no network, no disk."""
+    """Read a product page into a snapshot. Pure: no network, no disk.
+
+    Never raises for odd input except `PageError`, for input that is not HTML at all (empty
+    or whitespace-only, or binary data such as a PDF or an image). Everything else, including
+    plain text and pages with broken markup or broken JSON-LD, gives a snapshot; problems are
+    listed in `snapshot.fetch.errors` and what was read from where in `snapshot.fetch.notes`.
+    """
     page = load_page(html, url, content_type=content_type)
     return extract_page(page)
 
@@ -23,8 +70,159 @@ def extract(html: str | bytes, url: str, *, content_type: str | None = None) -> 
 def extract_page(page: Page, *, method: FetchMethod = FetchMethod.HTTP) -> ProductSnapshot:
     """Read an already parsed page into a snapshot."""
     adapter = adapter_for(page)
-    fields = adapter.parse(page) if adapter else Fields()
     source = adapter.name if adapter else page.host
+    if (block := detect_block(page)) is not None:
+        return _blocked_snapshot(page, source=source, what=block, method=method)
+    merged, used = _merge_layers(page, adapter=adapter)
+    if adapter is None or adapter.name not in used or merged.availability is None:
+        # A store adapter reads its own site's stock; the generic buy-box rule is for the rest.
+        _prefer_visible_stock(page, merged)
+    if adapter is None or adapter.name not in used or merged.title is None:
+        merged.title = heuristics.best_title(page, structured=merged.title)
+    _settle_defaults(page, merged)
+    if merged.currency is None and merged.price is not None:
+        merged.currency = default_currency(page)
+    if merged.currency is not None and not _ISO_CODE.match(merged.currency):
+        merged.errors.append(f"currency {merged.currency!r} is not an ISO 4217 code; dropped")
+        merged.currency = None
+    merged.notes.insert(0, "layers: " + (", ".join(used) or "none"))
+    return _snapshot(page, merged, source=source, method=method)
+
+
+def has_product_data(snapshot: ProductSnapshot) -> bool:
+    """True when the snapshot identifies or prices a product (a bare page title does not)."""
+    return any(
+        (
+            snapshot.price is not None,
+            snapshot.reference is not None,
+            snapshot.gtin is not None,
+            snapshot.availability is not Availability.UNKNOWN,
+        )
+    )
+
+
+def looks_like_js_shell(page: Page) -> bool:
+    """True when the page is a JavaScript app shell to render in a browser before reading.
+
+    That is: no product markup, little visible text, and either an app root element
+    (#root, #app, #__next, ...), a `<noscript>` asking for JavaScript, or mostly script bytes.
+    """
+    if _has_product_markup(page):
+        return False
+    body = page.tree.find("body")
+    text = visible_text(body) if body is not None else ""
+    if len(text) > _SHELL_MAX_TEXT:
+        return False
+    script_bytes = sum(len(s.text or "") for s in page.tree.iter("script"))
+    noscript = any(_NOSCRIPT_JS.search(n.text_content() or "") for n in page.tree.iter("noscript"))
+    return (
+        bool(_APP_ROOTS(page.tree))
+        or noscript
+        or script_bytes > _SHELL_MIN_SCRIPT_SHARE * len(page.text)
+    )
+
+
+@dataclass(frozen=True)
+class _NamedLayer:
+    name: str
+    read: Layer
+
+
+def _layers(page: Page, *, adapter: StoreAdapter | None) -> list[_NamedLayer]:
+    """The layers to run on `page`, best source first."""
+    hints = PageHints.of(page)
+    layers = [] if adapter is None else [_NamedLayer(adapter.name, adapter.parse)]
+    return [
+        *layers,
+        _NamedLayer(jsonld.NAME, lambda p: jsonld.parse(p, hints=hints)),
+        _NamedLayer(microdata.NAME, lambda p: microdata.parse(p, hints=hints)),
+        _NamedLayer(opengraph.NAME, opengraph.parse),
+        _NamedLayer(datalayer.NAME, datalayer.parse),
+        _NamedLayer(heuristics.NAME, heuristics.parse),
+    ]
+
+
+def _merge_layers(page: Page, *, adapter: StoreAdapter | None) -> tuple[Fields, list[str]]:
+    """All layers merged, earlier ones winning per field; later ones skipped once complete."""
+    merged, used = Fields(), []
+    for layer in _layers(page, adapter=adapter):
+        if _complete(merged):
+            break
+        try:
+            found = layer.read(page)
+        except Exception as exc:
+            merged.errors.append(f"{layer.name}: {type(exc).__name__}: {exc}")
+            continue
+        if not found.is_empty():
+            used.append(layer.name)
+        merged.fill_from(found)
+    return merged, used
+
+
+def _complete(fields: Fields) -> bool:
+    """True when later layers could add nothing that matters."""
+    return all(
+        getattr(fields, name) is not None
+        for name in ("title", "price", "currency", "availability", "reference")
+    ) and bool(fields.images)
+
+
+def _prefer_visible_stock(page: Page, merged: Fields) -> None:
+    """A visible "out of stock" buy box beats structured data that says in stock."""
+    if merged.availability in (Availability.OUT_OF_STOCK, Availability.PREORDER):
+        return
+    try:
+        visible = heuristics.buy_box_availability(page)
+    except Exception as exc:
+        merged.errors.append(f"buy box: {type(exc).__name__}: {exc}")
+        return
+    if visible is Availability.OUT_OF_STOCK:
+        if merged.availability is Availability.IN_STOCK:
+            merged.notes.append("buy box says out of stock; structured data said in stock")
+        merged.availability = visible
+
+
+def _settle_defaults(page: Page, merged: Fields) -> None:
+    """Fall back to the weaker reference, and to in stock for a listed price with no stock word."""
+    if merged.reference is None:
+        merged.reference = (
+            reference_from_url(page) or heuristics.button_reference(page) or merged.weak_reference
+        )
+    if merged.availability is None and merged.price is not None:
+        # A shop that lists a price and shows no stock-out sells the product.
+        merged.availability = Availability.IN_STOCK
+        merged.notes.append("availability: in stock assumed (price listed, no stock-out shown)")
+
+
+def _has_product_markup(page: Page) -> bool:
+    """True when the page carries structured product data of any kind."""
+    text = page.text
+    return (
+        "schema.org/Product" in text
+        or "product:price" in text
+        or "og:price" in text
+        or any("product" in str(obj.get("@type", "")).lower() for obj in page.json_ld)
+    )
+
+
+def _blocked_snapshot(
+    page: Page, *, source: str, what: str, method: FetchMethod
+) -> ProductSnapshot:
+    """A snapshot that says the page is a bot wall: no price, stock unknown."""
+    return ProductSnapshot(
+        source=source,
+        url=page.url,
+        fetch=FetchInfo(
+            method=method,
+            status=FetchStatus.BLOCKED,
+            html_size_bytes=page.size_bytes,
+            notes=(f"blocked: {what}",),
+        ),
+    )
+
+
+def _snapshot(page: Page, fields: Fields, *, source: str, method: FetchMethod) -> ProductSnapshot:
+    """The snapshot for merged `fields`."""
     return ProductSnapshot(
         source=source,
         reference=fields.reference,
@@ -43,6 +241,7 @@ def extract_page(page: Page, *, method: FetchMethod = FetchMethod.HTTP) -> Produ
             method=method,
             status=FetchStatus.OK,
             html_size_bytes=page.size_bytes,
+            errors=tuple(fields.errors),
             notes=tuple(fields.notes),
         ),
     )

@@ -1,0 +1,527 @@
+"""The DOM layer, last resort: the visible title, buy box, price and stock text.
+
+Rules, not per-shop selectors: the product's price is the one nearest the add-to-cart button
+(else the h1); prices in related-product, carousel, header and cart blocks, struck-through and
+"was"/RRP prices are never it. Stock is read from the add-to-cart control and from short
+elements named like "availability"/"stock", in several languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from weakref import WeakKeyDictionary
+
+import lxml.etree
+from lxml.html import HtmlElement
+
+from pricewatch.adapters.scraping.fields import Fields
+from pricewatch.adapters.scraping.generic.amount import structured_amount, text_price
+from pricewatch.adapters.scraping.page import Page, select, visible_text
+from pricewatch.domain.snapshot import Availability
+
+NAME = "heuristics"
+
+# Blocks that show other products: never the page's own offer (matched on class and id).
+UNRELATED_NEEDLES = (
+    "related",
+    "carousel",
+    "recommend",
+    "similar",
+    "upsell",
+    "up-sell",
+    "crosssell",
+    "cross-sell",
+    "alsobought",
+    "also-bought",
+    "also_bought",
+    "alsoviewed",
+    "also-viewed",
+    "recently-viewed",
+    "recentlyviewed",
+    "sponsored",
+    "suggest",
+    "complementary",
+    "you-may",
+    "youmay",
+    "may-like",
+    "might-like",
+    "other-products",
+    "product-grid",
+    "product-tile",
+    "producttile",
+    "product-slider",
+    "productslider",
+)
+# Site chrome: header, footer, navigation, mini-cart.
+_CHROME_TOKENS = frozenset(
+    {
+        "header",
+        "site-header",
+        "page-header",
+        "main-header",
+        "global-header",
+        "header-main",
+        "footer",
+        "site-footer",
+        "page-footer",
+        "global-footer",
+        "nav",
+        "navbar",
+        "navigation",
+        "main-nav",
+        "main-menu",
+        "megamenu",
+        "mega-menu",
+        "minicart",
+        "mini-cart",
+        "cookie-banner",
+        "cookie-consent",
+    }
+)
+_CHROME_TAGS = frozenset({"header", "footer", "nav"})
+_PRICE_NEEDLES = ("price", "prix", "preis", "precio", "prezzo", "prijs", "fiyat", "preco", "cena")
+# Prices that are not the selling price: before a discount, per unit, instalments, savings.
+_NOT_SELLING = re.compile(
+    r"old|was|strike|before|regular|list|rrp|uvp|msrp|crossed|original|compare|saving|save"
+    r"|discount|reduction|unit|per-?kg|grundpreis|basic-?price|instal|monthly|shipping|delivery"
+    r"|vat|tax|points|cashback|range|from-?price|prev|former|sug",
+    re.IGNORECASE,
+)
+_NOT_SELLING_TEXT = re.compile(
+    r"%|\b(?:uvp|rrp|msrp|was|statt|avant|prima|invece|antes|van|eski|ab|from|dès|desde|da)\b"
+    r"|/\s*(?:kg|l|m|st|stk|mes|month|mois|monat|maand)\b|\bx\s*\d",
+    re.IGNORECASE,
+)
+_SPLIT_SEPARATOR = re.compile(r"(?<=\d)\s*([.,])\s*(?=\d)")
+_NUMBER_GROUP = re.compile(r"\d[\d.,'\u00a0\u202f ]*")
+_ITEMPROP_PRICE = lxml.etree.XPath("//*[@itemprop='price']")
+_BUTTONS = lxml.etree.XPath("//button | //input[@type='submit' or @type='button']")
+_CART_NEEDLES = (
+    "cart",
+    "basket",
+    "buy",
+    "panier",
+    "warenkorb",
+    "carrito",
+    "carrello",
+    "winkelwagen",
+    "sepet",
+    "purchase",
+    "add2",
+)
+_ADD_TO_CART_ATTR = re.compile(
+    r"add[-_\s]?to[-_\s]?(?:cart|basket|bag|trolley)|addto(?:cart|basket|bag)|add[-_]?(?:cart|basket)"
+    r"|cart[-_]?add|buy[-_]?(?:now|button|btn|box)|btn[-_]?buy|button[-_]?buy|add[-_]?bs",
+    re.IGNORECASE,
+)
+_ADD_TO_CART_TEXT = re.compile(
+    r"\b(?:add to (?:cart|basket|bag|trolley)|buy now|buy it now|pre-?order|ajouter au panier"
+    r"|in den warenkorb|jetzt kaufen|in winkelwagen|in de winkelwagen"
+    r"|añadir al carrito|añadir a la cesta|aggiungi al carrello|adicionar ao carrinho"
+    r"|sepete ekle|dodaj do koszyka|adaugă în coș|adauga in cos|lägg i varukorgen)",
+    re.IGNORECASE,
+)
+OUT_OF_STOCK_TEXT = re.compile(
+    r"\b(?:out of stock|sold out|currently unavailable|no longer available|not available"
+    r"|unavailable|temporarily unavailable"
+    r"|rupture de stock|épuisé|indisponible|plus disponible|non disponible"
+    r"|nicht verfügbar|nicht lieferbar|ausverkauft|nicht mehr verfügbar"
+    r"|agotado|no disponible|sin stock|esgotado|indisponível|sem stock|sem estoque"
+    r"|non disponibile|esaurito|uitverkocht|niet leverbaar|niet beschikbaar"
+    r"|tükendi|stokta yok|niedostępny|wyprzedany|stoc epuizat|indisponibil"
+    r"|slutsåld|udsolgt|utsolgt)(?!\w)",
+    re.IGNORECASE,
+)
+IN_STOCK_TEXT = re.compile(
+    r"\b(?:in stock|available|en stock|disponible|auf lager|lieferbar|sofort lieferbar"
+    r"|verfügbar|en existencia|disponibile|disponível|em stock|op voorraad|leverbaar"
+    r"|stokta|na stanie|în stoc|in stoc|i lager|på lager)(?!\w)",
+    re.IGNORECASE,
+)
+# Stock words about a store pick-up or another channel, not the online offer itself.
+_OTHER_CHANNEL = re.compile(
+    r"collect|store|shop|pick-?up|retrait|magasin|abhol|filiale|tienda|negozio|winkel|loja"
+    r"|size|taille|größe|maat|talla|taglia|colou?r|farbe|kleur",
+    re.IGNORECASE,
+)
+_STOCK_NEEDLES = (
+    "stock",
+    "availab",
+    "soldout",
+    "sold-out",
+    "sold_out",
+    "lieferbar",
+    "disponib",
+    "delivery-status",
+)
+_OUT_OF_STOCK_ATTR = re.compile(
+    r"out[-_]?of[-_]?stock|sold[-_]?out|unavailab|not[-_]?available|no[-_]?stock", re.IGNORECASE
+)
+_HIDDEN = re.compile(r"(?:^|\s)(?:hidden|d-none|is-hidden|hide|invisible|visually-?hidden)(?:\s|$)")
+_TITLE_SEPARATORS = re.compile(r"\s+[|•@–—:]+\s+|\s+-\s+|\s+::\s+")
+_VARIANT_TAIL = re.compile(r"^\s*[-–—,|/]\s*(\S.*)$")
+_CONTROL_TAGS = frozenset({"a", "button", "div", "span", "input"})
+_ID_ATTRIBUTE_WORDS = (
+    "sku",
+    "product",
+    "pid",
+    "add2cart",
+    "addtocart",
+    "item-id",
+    "itemid",
+    "article",
+)
+_BUTTON_ID = re.compile(r"^(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9][A-Za-z0-9_-]{2,40}$")
+_PAGE_TEXT = lxml.etree.XPath("//body//text()[not(ancestor::script or ancestor::style)]")
+# Pages this small (snippets, reduced pages) are read as a whole for stock sentences.
+_SMALL_PAGE = 16_000
+_MAX_LABEL = 48
+
+_VIEWS: WeakKeyDictionary[Page, PageView] = WeakKeyDictionary()
+
+
+def parse(page: Page) -> Fields:
+    """Title, price and availability read from the visible page."""
+    view = view_of(page)
+    found = Fields(availability=view.availability)
+    price = view.price
+    if price is not None:
+        found.price, found.currency = price
+        found.notes.append("heuristics: price read from the page text")
+    return found
+
+
+def buy_box_availability(page: Page) -> Availability | None:
+    """OUT_OF_STOCK when the visible buy box says so (overrides structured data), else None."""
+    return Availability.OUT_OF_STOCK if view_of(page).visible_out_of_stock else None
+
+
+def view_of(page: Page) -> PageView:
+    """The page's (cached) visible-page reader."""
+    view = _VIEWS.get(page)
+    if view is None:
+        view = _VIEWS[page] = PageView(page)
+    return view
+
+
+def in_unrelated_block(element: HtmlElement, *, page: Page) -> bool:
+    """True inside related-products, carousel, "customers also bought" and similar blocks."""
+    unrelated = view_of(page).unrelated
+    return bool(unrelated) and any(node in unrelated for node in _self_and_ancestors(element))
+
+
+@dataclass(eq=False)
+class PageView:
+    """The page's visible buy box, read lazily; shared by the availability and price rules."""
+
+    page: Page
+
+    @cached_property
+    def unrelated(self) -> set[HtmlElement]:
+        """Related-products, carousel and similar blocks."""
+        return set(self.page.names.find(*UNRELATED_NEEDLES))
+
+    @cached_property
+    def chrome(self) -> set[HtmlElement]:
+        """Header, footer, navigation and mini-cart blocks."""
+        named = self.page.names.find("header", "footer", "nav", "menu", "minicart", "mini-cart")
+        found = {e for e in named if _CHROME_TOKENS.intersection(_names(e).lower().split())}
+        found.update(
+            e for e in self.page.tree.iter("header", "footer", "nav") if _is_site_chrome(e)
+        )
+        return found
+
+    def excluded(self, element: HtmlElement) -> bool:
+        """True for elements in unrelated blocks or in the site chrome."""
+        blocked = self.unrelated | self.chrome
+        return any(node in blocked for node in _self_and_ancestors(element))
+
+    @cached_property
+    def h1(self) -> str | None:
+        """Text of the first h1 that reads like a name (not empty, not a whole paragraph)."""
+        for element in self.page.tree.iter("h1"):
+            text = visible_text(element)
+            if 2 <= len(text) <= 300 and not self.excluded(element):
+                return text
+        return None
+
+    @cached_property
+    def cart_controls(self) -> list[HtmlElement]:
+        """Add-to-cart / buy-now controls (named or labelled so), outside excluded blocks."""
+        named = [
+            e
+            for e in self.page.names.find(*_CART_NEEDLES)
+            if _ADD_TO_CART_ATTR.search(_names(e))
+            or (e.tag in _CONTROL_TAGS and len(e) <= 3 and _labelled_cart(e))
+        ]
+        labelled = [
+            e
+            for e in select(_BUTTONS, self.page.tree)
+            if isinstance(e, HtmlElement) and _labelled_cart(e)
+        ]
+        seen: set[HtmlElement] = set()
+        found = []
+        for element in [*named, *labelled]:
+            if element not in seen and element.tag not in ("form", "body", "html", "script"):
+                seen.add(element)
+                if not self.excluded(element):
+                    found.append(element)
+        return found
+
+    @cached_property
+    def buttons(self) -> list[HtmlElement]:
+        """Cart controls that are not themselves named as sold-out states."""
+        return [c for c in self.cart_controls if not _OUT_OF_STOCK_ATTR.search(_names(c))]
+
+    @cached_property
+    def anchor(self) -> HtmlElement | None:
+        """Where the product's own offer is: its add-to-cart button, else its h1."""
+        if self.buttons:
+            return self.buttons[0]
+        h1 = self.page.tree.find(".//h1")
+        return h1 if isinstance(h1, HtmlElement) else None
+
+    @cached_property
+    def price_elements(self) -> list[HtmlElement]:
+        """Elements that may hold the selling price, outside excluded blocks."""
+        found = []
+        for element in self.page.names.find(*_PRICE_NEEDLES):
+            if element.tag in ("script", "style", "del", "s", "strike", "body", "html"):
+                continue
+            if _NOT_SELLING.search(_names(element)) or self.excluded(element):
+                continue
+            found.append(element)
+        return found
+
+    @cached_property
+    def price(self) -> tuple[Decimal, str | None] | None:
+        """The selling price: a bare itemprop=price, else the one nearest the anchor."""
+        for element in self._itemprop_prices():
+            if (price := self._read_price(element)) is not None:
+                return price
+        for element in self._nearest_first(self.price_elements):
+            if (price := self._read_price(element)) is not None:
+                return price
+        return None
+
+    def _itemprop_prices(self) -> list[HtmlElement]:
+        """itemprop=price elements outside excluded blocks (microdata missed them)."""
+        if "itemprop" not in self.page.text and "itemProp" not in self.page.text:
+            return []
+        found = select(_ITEMPROP_PRICE, self.page.tree)
+        return [e for e in found if isinstance(e, HtmlElement) and not self.excluded(e)]
+
+    def _nearest_first(self, elements: list[HtmlElement]) -> list[HtmlElement]:
+        """`elements` ordered by how close their common ancestor with the anchor is."""
+        if self.anchor is None or not elements:
+            return elements
+        depth_of = {node: depth for depth, node in enumerate(_self_and_ancestors(self.anchor))}
+
+        def closeness(index: int) -> tuple[int, int]:
+            common = next(
+                (depth_of[a] for a in _self_and_ancestors(elements[index]) if a in depth_of), 99
+            )
+            return common, index
+
+        return [elements[i] for i in sorted(range(len(elements)), key=closeness)]
+
+    def _read_price(self, element: HtmlElement) -> tuple[Decimal, str | None] | None:
+        """The price shown by one element: its content/data attribute, else its own text."""
+        for attribute in ("content", "data-price", "data-price-amount", "data-value"):
+            value = element.get(attribute)
+            if value and (amount := structured_amount(value, page=self.page)) is not None:
+                return amount, None
+        text = price_text(element)
+        if not text or len(text) > 40 or _NOT_SELLING_TEXT.search(text):
+            return None
+        if len(_NUMBER_GROUP.findall(text)) != 1:
+            return None
+        parsed = text_price(text, page=self.page)
+        return (parsed.amount, parsed.currency) if parsed.amount is not None else None
+
+    @cached_property
+    def stock_labels(self) -> list[str]:
+        """Short visible texts of availability/stock elements outside excluded blocks."""
+        labels = []
+        for element in self.page.names.find(*_STOCK_NEEDLES):
+            if element.tag in ("script", "style", "body", "html") or len(element) > 8:
+                continue
+            if _hidden(element) or self.excluded(element):
+                continue
+            text = visible_text(element)
+            if text and len(text) <= _MAX_LABEL and not _OTHER_CHANNEL.search(text):
+                labels.append(text)
+        return labels
+
+    @cached_property
+    def visible_out_of_stock(self) -> bool:
+        """True when the add-to-cart control or a stock label says it cannot be bought."""
+        if self.cart_controls and not self.buttons:
+            return True  # the only add-to-cart control is named as a sold-out state
+        if self.buttons and _says_out_of_stock(visible_text(self.buttons[0])):
+            return True
+        if any(not _disabled(button) for button in self.buttons):
+            return False  # a clickable add-to-cart outweighs stock labels (often templates)
+        return any(_says_out_of_stock(label) for label in self.stock_labels)
+
+    @cached_property
+    def availability(self) -> Availability | None:
+        """Availability from the buy box and stock labels, then (small pages) the whole text."""
+        if self.visible_out_of_stock:
+            return Availability.OUT_OF_STOCK
+        if self.buttons or any(IN_STOCK_TEXT.search(label) for label in self.stock_labels):
+            return Availability.IN_STOCK
+        return self._small_page_availability()
+
+    def _small_page_availability(self) -> Availability | None:
+        """On small pages without a buy box, a short stock sentence anywhere in the body."""
+        if len(self.page.text) > _SMALL_PAGE:
+            return None
+        lines = [" ".join(str(t).split()) for t in select(_PAGE_TEXT, self.page.tree)]
+        labels = [line for line in lines if line and len(line) <= _MAX_LABEL]
+        if any(_says_out_of_stock(label) for label in labels):
+            return Availability.OUT_OF_STOCK
+        if any(IN_STOCK_TEXT.search(label) for label in labels):
+            return Availability.IN_STOCK
+        return None
+
+
+def best_title(page: Page, *, structured: str | None) -> str | None:
+    """The product's name: the structured name, the h1, or og:title/<title> minus the site name.
+
+    The h1 wins over a structured name that only appends a variant to it ("Sweatshirt" vs
+    "Sweatshirt - mid grey"); a longer og:title/<title> wins over an h1 holding only its start
+    (a brand-only heading).
+    """
+    h1 = view_of(page).h1
+    if structured:
+        return h1 if h1 and _extends_with_variant(structured, h1) else structured
+    site_titles = [t for t in (page.meta.get("og:title"), page.title_tag) if t]
+    named = [strip_site_name(t, page=page) for t in site_titles]
+    if h1:
+        longer = [t for t in named if _starts_with(t, h1) and len(t) > len(h1)]
+        return next((t for t in longer if not _extends_with_variant(t, h1)), h1)
+    return next((t for t in named if t), None)
+
+
+def strip_site_name(title: str, *, page: Page) -> str:
+    """`title` without a leading or trailing segment naming the shop ("... | Canadian Tire")."""
+    site_words = _site_words(page)
+    segments = [s for s in _TITLE_SEPARATORS.split(" ".join(title.split())) if s.strip()]
+    kept = [s for s in segments if not _names_site(s, site_words)]
+    if len(kept) == len(segments):
+        return " ".join(title.split())
+    return " - ".join(s.strip() for s in kept)
+
+
+def _site_words(page: Page) -> set[str]:
+    """Squashed forms of the shop's name: host labels and og:site_name."""
+    labels = {label for label in page.host.split(".") if len(label) > 2}
+    labels -= {"www", "com", "shop", "store", "online"}
+    site_name = page.meta.get("og:site_name")
+    if site_name:
+        labels.add(_squash(site_name))
+    return {label for label in labels if label}
+
+
+def _names_site(segment: str, site_words: set[str]) -> bool:
+    squashed = _squash(segment)
+    return bool(squashed) and any(word in squashed for word in site_words)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _starts_with(text: str, prefix: str) -> bool:
+    return " ".join(text.split()).casefold().startswith(" ".join(prefix.split()).casefold())
+
+
+def _extends_with_variant(text: str, head: str) -> bool:
+    """True when `text` is `head` plus a short variant tail ("- black", ", XL")."""
+    if not _starts_with(text, head):
+        return False
+    tail = " ".join(text.split())[len(" ".join(head.split())) :]
+    match = _VARIANT_TAIL.match(tail)
+    return match is not None and len(match.group(1).split()) <= 3
+
+
+def _says_out_of_stock(text: str) -> bool:
+    """True for a short label saying the product cannot be bought (not a store pick-up note)."""
+    return bool(
+        text
+        and len(text) <= _MAX_LABEL
+        and OUT_OF_STOCK_TEXT.search(text)
+        and not _OTHER_CHANNEL.search(text)
+    )
+
+
+def price_text(element: HtmlElement) -> str:
+    """An element's text joined without spaces, so split digits ('99<sup>99</sup>') stay whole."""
+    parts = [str(t) for t in element.itertext() if t]
+    if not parts:
+        return ""
+    # Markup splits prices into pieces ("99 <span>.</span> 99"): glue digits to separators.
+    joined = _SPLIT_SEPARATOR.sub(r"\1", "".join(parts))
+    sups = element.findall(".//sup")
+    if sups and (cents := (sups[-1].text or "").strip()).isdigit() and len(cents) == 2:
+        head = joined[: joined.rfind(cents)].rstrip(",. ")
+        joined = f"{head},{cents}" if "." in head else f"{head}.{cents}"
+    return " ".join(joined.split())
+
+
+def _disabled(element: HtmlElement) -> bool:
+    """True for a greyed-out control (disabled attribute or a 'disabled' class)."""
+    return element.get("disabled") is not None or "disabled" in (element.get("class") or "").lower()
+
+
+def button_reference(page: Page) -> str | None:
+    """A product id carried by the add-to-cart control (data-product-id, data-sku, ...)."""
+    view = view_of(page)
+    for button in view.buttons[:2]:
+        for name, value in button.attrib.items():
+            key = name.lower()
+            text = str(value).strip()
+            is_id_attribute = key.startswith("data-") and any(w in key for w in _ID_ATTRIBUTE_WORDS)
+            if is_id_attribute and _BUTTON_ID.match(text):
+                return text
+    return None
+
+
+def _labelled_cart(element: HtmlElement) -> bool:
+    """True for a button whose short label says add to cart / buy now."""
+    text = element.get("value") if element.tag == "input" else visible_text(element)
+    return bool(text and len(text) < 60 and _ADD_TO_CART_TEXT.search(text))
+
+
+def _is_site_chrome(element: HtmlElement) -> bool:
+    """True for a header/footer/nav that belongs to the site, not to the product."""
+    return not any(a.tag in ("main", "article") for a in element.iterancestors())
+
+
+def _hidden(element: HtmlElement) -> bool:
+    """True when the element or a close ancestor is hidden by attribute, style or class."""
+    for node in list(_self_and_ancestors(element))[:4]:
+        if node.get("hidden") is not None or node.get("aria-hidden") == "true":
+            return True
+        style = (node.get("style") or "").replace(" ", "").lower()
+        if "display:none" in style or "visibility:hidden" in style:
+            return True
+        if _HIDDEN.search(node.get("class") or ""):
+            return True
+    return False
+
+
+def _self_and_ancestors(element: HtmlElement) -> Iterator[HtmlElement]:
+    yield element
+    yield from element.iterancestors()
+
+
+def _names(element: HtmlElement, *, extra: Iterable[str] = ()) -> str:
+    """The element's class and id (and `extra` attributes) as one string to match."""
+    values = [element.get("class"), element.get("id"), *(element.get(a) for a in extra)]
+    return " ".join(v for v in values if v)
