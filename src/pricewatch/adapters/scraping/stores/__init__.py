@@ -49,7 +49,9 @@ def installed_adapters() -> tuple[StoreAdapter, ...]:
         try:
             adapter = entry.load()
         except Exception as exc:
-            raise StoreLoadError(f"store plugin {entry.name!r} ({entry.value}) failed: {exc}") from exc
+            raise StoreLoadError(
+                f"store plugin {entry.name!r} ({entry.value}) failed: {exc}"
+            ) from exc
         if not isinstance(adapter, StoreAdapter):
             raise StoreLoadError(f"store plugin {entry.name!r} is not a StoreAdapter")
         adapters.append(adapter)
