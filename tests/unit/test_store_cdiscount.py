@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,6 +11,7 @@ from pricewatch.adapters.scraping.fields import Fields
 from pricewatch.adapters.scraping.page import Page, load_page
 from pricewatch.adapters.scraping.stores.cdiscount import adapter
 from pricewatch.domain.snapshot import Availability
+from tests.store_corpus import corpus_misses
 
 PRODUCT_URL = (
     "https://www.cdiscount.com/electromenager/aspirateurs-nettoyeurs/"
@@ -166,51 +163,9 @@ def test_blocked_page_gives_empty_fields() -> None:
 
 # --- corpus -------------------------------------------------------------------------------
 
-FIELDS = ("price", "availability", "reference", "title")
-
-
-def corpus_pages(corpus_dir: Path, store: str) -> Iterator[tuple[dict[str, Any], Page]]:
-    """The inprice_parser pages of `store`, loaded with a URL built from the domain only."""
-    folder = corpus_dir / "inprice_parser"
-    for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if record.get("store") == store:
-            html = gzip.decompress((folder / record["file"]).read_bytes())
-            yield record, load_page(html, f"https://{record['domain']}/product")
-
-
-def corpus_misses(corpus_dir: Path, store: str) -> tuple[int, list[str]]:
-    """How many asserted fields were checked, and a message for each one that was wrong."""
-    checked, misses = 0, []
-    for record, page in corpus_pages(corpus_dir, store):
-        assert adapter.matches(page), record["file"]
-        fields = adapter.parse(page)
-        got = {
-            "price": fields.price,
-            "availability": fields.availability.value if fields.availability else None,
-            "reference": fields.reference,
-            "title": fields.title,
-        }
-        derived = set(record.get("derived") or ())
-        for field in FIELDS:
-            want = record.get(field)
-            if want is None or field in derived or (field == "price" and Decimal(want) <= 0):
-                continue
-            checked += 1
-            if field == "price":
-                right = got[field] == Decimal(want)
-            else:
-                right = (
-                    " ".join(str(got[field]).split()).casefold()
-                    == " ".join(want.split()).casefold()
-                )
-            if not right:
-                misses.append(f"{record['file']} {field}: want {want!r}, got {got[field]!r}")
-    return checked, misses
-
 
 @pytest.mark.corpus
 def test_corpus_accuracy(corpus_dir: Path) -> None:
-    checked, misses = corpus_misses(corpus_dir, "cdiscount")
+    checked, misses = corpus_misses(corpus_dir, "cdiscount", adapter=adapter)
     assert checked > 0
     assert not misses
