@@ -17,6 +17,13 @@ apt_install() {
   as_root apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
 
+ensure_chromium() {
+  # Debian's chromium renders the pages that need JavaScript (Playwright drives it).
+  [ -x "${PW_BROWSER_EXECUTABLE_PATH:-/usr/bin/chromium}" ] && return 0
+  echo "Installing Debian's chromium (for pages that need JavaScript)..." >&2
+  apt_install chromium || echo "Could not install chromium: $1." >&2
+}
+
 check_python() {
   if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     echo "pricewatch needs Python 3.11 or newer (found: $("$PYTHON" --version 2>&1))." >&2

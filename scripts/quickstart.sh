@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
+ensure_chromium "pages that need JavaScript will not be rendered"
 exec pricewatch demo "$@"

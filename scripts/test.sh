@@ -5,11 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh dev
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "Installing Debian's chromium for the browser tests..." >&2
-  apt_install chromium || echo "Could not install chromium: browser tests will be skipped." >&2
-fi
-
+ensure_chromium "the browser tests will be skipped"
 source scripts/services.sh
 
 ruff check .

@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -185,11 +186,29 @@ def demo_shop(
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
     seed: Annotated[int, typer.Option(help="Seed for the catalog, prices and stock.")] = 1234,
     products: Annotated[int, typer.Option(min=1, help="Number of products.")] = 240,
+    period: Annotated[
+        float, typer.Option(min=1, help="Seconds between price and stock changes.")
+    ] = 3600.0,
+    verbose: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve the local demo shop (realistic product pages whose prices change over time)."""
-    from pricewatch.demo.server import serve_forever
+    from pricewatch.demo.server import DemoShop, serve_forever
 
-    serve_forever(host=host, port=port, seed=seed, product_count=products)
+    def ready(shop: DemoShop) -> None:
+        err.print(f"Demo shop serving {len(shop.catalog.products)} products at {shop.base_url}/")
+        err.print(
+            f"Scrape it with PW_FETCH_ALLOW_HOSTS={host} (it is a local address). Ctrl-C stops."
+        )
+
+    serve_forever(
+        host=host,
+        port=port,
+        seed=seed,
+        product_count=products,
+        period=period,
+        verbose=verbose,
+        on_ready=ready,
+    )
 
 
 @app.command()
@@ -197,13 +216,14 @@ def demo(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
+    count: Annotated[int, typer.Option(min=1, max=240, help="Product pages to scrape.")] = 22,
 ) -> None:
     """Start the demo shop in the background, scrape its product pages and show the snapshots."""
     from pricewatch.demo.server import running_demo_shop
 
     with running_demo_shop(host="127.0.0.1", port=0, seed=1234) as shop:
         settings = _demo_settings(_settings())
-        targets = [ScrapeTarget(url=url) for url in shop.showcase_urls()]
+        targets = [ScrapeTarget(url=url) for url in shop.product_urls(count)]
         err.print(f"Demo shop at {shop.base_url}: scraping {len(targets)} pages")
         snapshots = asyncio.run(
             _scrape_with_progress(
@@ -213,7 +233,7 @@ def demo(
     if json_output:
         _write_snapshots(snapshots, out=None, fmt="json")
     else:
-        Console().print(_snapshot_table(snapshots))
+        Console(width=max(Console().width, 110)).print(_snapshot_table(snapshots))
 
 
 def _demo_settings(settings: Settings) -> Settings:
@@ -225,21 +245,33 @@ def _demo_settings(settings: Settings) -> Settings:
 
 
 def _snapshot_table(snapshots: Sequence[ProductSnapshot]) -> Table:
-    table = Table(title="Snapshots", show_lines=False)
-    for column in ("page", "source", "reference", "title", "price", "stock", "status", "via"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{len(snapshots)} snapshots", title_justify="left")
+    table.add_column("product", no_wrap=True, max_width=44, overflow="ellipsis")
+    table.add_column("reference", no_wrap=True)
+    table.add_column("price", justify="right", no_wrap=True)
+    table.add_column("stock", no_wrap=True)
+    table.add_column("via", no_wrap=True)
+    table.add_column("status", overflow="fold")
     for s in snapshots:
+        reason = failure_reason(s)
         table.add_row(
-            s.url.split("/", 3)[-1],
-            s.source,
+            s.title or s.url,
             s.reference or "",
-            (s.title or "")[:40],
-            str(s.money or ""),
-            s.availability.value,
-            s.fetch.status.value if not failure_reason(s) else f"[red]{failure_reason(s)}[/]",
+            _display_price(s),
+            s.availability.value.replace("_", " "),
             s.fetch.method.value,
+            f"[red]{reason}[/]" if reason else "[green]ok[/]",
         )
     return table
+
+
+def _display_price(snapshot: ProductSnapshot) -> str:
+    if snapshot.price is None:
+        return ""
+    amount = snapshot.price
+    if amount.as_tuple().exponent == -1:  # 558.9 reads better as 558.90
+        amount = amount.quantize(Decimal("0.01"))
+    return f"{amount:,} {snapshot.currency or ''}".strip()
 
 
 @app.command()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from lxml.html import HtmlElement
+
 from pricewatch.adapters.scraping.browser import BrowserFetcher
 from pricewatch.adapters.scraping.extract import extract_page, looks_like_js_shell
 from pricewatch.adapters.scraping.fetch import Fetcher, FetchError, FetchResult, HttpFetcher
@@ -109,12 +111,29 @@ def _classify(result: FetchResult, page: Page) -> tuple[ProductSnapshot, bool]:
         return _as_failure(snapshot, FetchStatus.BLOCKED, refused), False
     if code >= 400:
         return _as_failure(snapshot, FetchStatus.ERROR, f"HTTP {code}"), False
-    return snapshot, not has_product_data(snapshot) and looks_like_js_shell(page)
+    return snapshot, needs_rendering(snapshot, page)
 
 
-def has_product_data(snapshot: ProductSnapshot) -> bool:
-    """True when the page gave at least a price or a known stock state."""
-    return snapshot.price is not None or snapshot.availability is not Availability.UNKNOWN
+def needs_rendering(snapshot: ProductSnapshot, page: Page) -> bool:
+    """True when a browser may find what plain HTTP did not: no price, and scripts to add it.
+
+    A JavaScript application shell always qualifies. So does a page that reads as a product but
+    shows no price while running scripts of its own, since many shops fill the buy box from
+    JavaScript; an out-of-stock page without a price is taken as it is.
+    """
+    if looks_like_js_shell(page):
+        return True
+    if snapshot.price is not None or snapshot.availability is Availability.OUT_OF_STOCK:
+        return False
+    return any(_is_executable(script) for script in page.tree.iter("script"))
+
+
+def _is_executable(script: HtmlElement) -> bool:
+    kind = (script.get("type") or "text/javascript").strip().lower()
+    return kind in _SCRIPT_TYPES and bool(script.get("src") or (script.text or "").strip())
+
+
+_SCRIPT_TYPES = frozenset({"text/javascript", "application/javascript", "module", ""})
 
 
 def failure_reason(snapshot: ProductSnapshot) -> str | None:
