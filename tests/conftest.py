@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pricewatch.demo import DemoShop, ManualClock, running_demo_shop
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = Path(os.environ.get("PW_TEST_CORPUS_DIR", REPO_ROOT.parent / "shared" / "corpus"))
 
@@ -21,9 +23,11 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_shop() -> Iterator[str]:
-    """Base URL (http://127.0.0.1:PORT) of a demo shop running in a background thread."""
-    from pricewatch.demo.server import running_demo_shop
+def demo_shop() -> Iterator[DemoShop]:
+    """A demo shop serving on 127.0.0.1 in a background thread, its clock stopped.
 
-    with running_demo_shop(host="127.0.0.1", port=0, seed=1234) as shop:
-        yield shop.base_url
+    Prices and stock only move when a test calls `demo_shop.clock.advance(...)`; tests that
+    do must use their own shop (`running_demo_shop(...)`) so others see a stable catalog.
+    """
+    with running_demo_shop(host="127.0.0.1", port=0, seed=1234, clock=ManualClock()) as shop:
+        yield shop

@@ -1,0 +1,132 @@
+"""`pricewatch run` and `pricewatch extract` as a user runs them, against the local demo shop."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pricewatch.cli import app
+from pricewatch.demo import DemoShop, PageKind
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _local_shop_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo shop is on 127.0.0.1, which the SSRF guard refuses unless allow-listed."""
+    monkeypatch.setenv("PW_FETCH_ALLOW_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("PW_BROWSER_MODE", "never")
+    monkeypatch.setenv("PW_FETCH_BACKOFF_BASE", "0.05")
+
+
+def _product(shop: DemoShop, kind: PageKind) -> tuple[str, str]:
+    product = shop.catalog.of_kind(kind)[0]
+    state = shop.state(product)
+    return shop.product_url(product), format(state.price, "f")
+
+
+def test_run_prints_a_json_array_of_snapshots(demo_shop: DemoShop) -> None:
+    url_a, price_a = _product(demo_shop, PageKind.JSONLD)
+    url_b, price_b = _product(demo_shop, PageKind.MICRODATA)
+    result = runner.invoke(app, ["run", url_a, url_b])
+    assert result.exit_code == 0, result.output
+    snapshots = json.loads(result.stdout)
+    assert [s["url"] for s in snapshots] == [url_a, url_b]
+    assert [s["price"] for s in snapshots] == [price_a, price_b]
+    assert all(s["fetch"]["status"] == "ok" for s in snapshots)
+
+
+def test_run_writes_jsonl_to_a_file(demo_shop: DemoShop, tmp_path: Path) -> None:
+    url, price = _product(demo_shop, PageKind.OPENGRAPH)
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["run", url, "--out", str(out), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["price"] == price
+
+
+def test_failed_urls_give_exit_1_and_one_line_each(demo_shop: DemoShop) -> None:
+    good, _ = _product(demo_shop, PageKind.JSONLD)
+    missing = demo_shop.url("/p/no-such-product")
+    robot = demo_shop.url("/robot-check")
+    result = runner.invoke(app, ["run", good, missing, robot])
+    assert result.exit_code == 1
+    statuses = [s["fetch"]["status"] for s in json.loads(result.stdout)]
+    assert statuses == ["ok", "not_found", "blocked"]
+    failed = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 2
+    assert missing in failed[0]
+    assert robot in failed[1]
+    assert "2 of 3 URL(s) failed" in result.stderr
+
+
+def test_private_addresses_are_refused_without_the_allow_list(
+    demo_shop: DemoShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PW_FETCH_ALLOW_HOSTS", "")
+    url, _ = _product(demo_shop, PageKind.JSONLD)
+    result = runner.invoke(app, ["run", url, "file:///etc/passwd"])
+    assert result.exit_code == 1
+    snapshots = json.loads(result.stdout)
+    assert all(s["fetch"]["status"] == "error" for s in snapshots)
+    assert "127.0.0.1" in snapshots[0]["fetch"]["errors"][0]
+    assert all(s["price"] is None for s in snapshots)
+
+
+def test_run_reads_a_yaml_list(demo_shop: DemoShop, tmp_path: Path) -> None:
+    url, price = _product(demo_shop, PageKind.AMAZON_LIKE)
+    runlist = tmp_path / "urls.yaml"
+    runlist.write_text(f"defaults:\n  browser: never\nurls:\n  - url: {url}\n")
+    result = runner.invoke(app, ["run", "--yaml", str(runlist)])
+    assert result.exit_code == 0, result.output
+    (snapshot,) = json.loads(result.stdout)
+    assert snapshot["price"] == price
+    assert snapshot["source"] == "amazon"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no URLs given"),
+        (["--yaml", "/nonexistent/urls.yaml"], "cannot read"),
+        (["https://a.example", "--browser", "sometimes"], "--browser must be"),
+    ],
+)
+def test_bad_input_is_a_clear_error(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["run", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_invalid_settings_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PW_FETCH_MAX_BYTES", "lots")
+    result = runner.invoke(app, ["run", "https://a.example/"])
+    assert result.exit_code == 2
+    assert "invalid settings" in result.stderr
+
+
+def test_extract_reads_a_saved_gzipped_page(demo_shop: DemoShop, tmp_path: Path) -> None:
+    import httpx
+
+    url, price = _product(demo_shop, PageKind.JSONLD_GROUP)
+    saved = tmp_path / "page.html.gz"
+    saved.write_bytes(gzip.compress(httpx.get(url).content))
+    result = runner.invoke(app, ["extract", str(saved), "--url", url])
+    assert result.exit_code == 0, result.output
+    snapshot = json.loads(result.stdout)
+    assert snapshot["price"] == price
+    assert snapshot["fetch"]["method"] == "file"
+
+
+def test_extract_refuses_a_corrupt_gzip(tmp_path: Path) -> None:
+    saved = tmp_path / "page.html.gz"
+    saved.write_bytes(b"not gzip at all")
+    result = runner.invoke(app, ["extract", str(saved), "--url", "https://a.example/"])
+    assert result.exit_code == 2
+    assert "not a valid gzip file" in result.stderr
