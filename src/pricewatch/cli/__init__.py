@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pricewatch import __version__
+from pricewatch.cli.db import db_app
 from pricewatch.config import Settings, load_settings
 from pricewatch.domain.snapshot import ProductSnapshot
 from pricewatch.services import runlist
@@ -38,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 
 OutputFormat = Literal["json", "jsonl"]

@@ -1,0 +1,1 @@
+"""The database adapter: tables, engine, repository functions, migrations runner and spool."""

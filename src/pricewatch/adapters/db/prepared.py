@@ -1,0 +1,147 @@
+"""Statements compiled once per database and run on the DBAPI cursor: the repository's hot path.
+
+A Core statement costs a few hundred microseconds per execution in SQLAlchemy (cache-key
+generation, parameter processing, result setup); the same SQL run on the DBAPI cursor costs a few
+tens. (These statements therefore do not show in SQLAlchemy's echo log.) The column types' bind
+and result processors (exact cents, UTC timestamps, JSON) are applied here, so values cross the
+driver exactly as SQLAlchemy itself would send and read them, and driver errors are still raised
+as SQLAlchemy's exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Processor = Callable[[Any], Any]
+Params = Mapping[str, Any]
+
+# Named parameters on both drivers, so one parameter dict fits both (sqlite3 accepts :name).
+_SQLITE_NAMED = SQLiteDialect_pysqlite(paramstyle="named")
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    binds: dict[str, Processor]
+    results: tuple[Processor | None, ...]
+
+
+class Prepared:
+    """A statement, built and compiled lazily for each database kind it meets.
+
+    `build` gets the dialect name ("sqlite", "postgresql"), for statements such as
+    INSERT ... ON CONFLICT whose construct differs between databases. `columns` names the columns
+    an INSERT sets (its parameters are named after them).
+    """
+
+    def __init__(
+        self, build: Callable[[str], ClauseElement], *, columns: Sequence[str] = ()
+    ) -> None:
+        self._build = build
+        self._columns = list(columns)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def execute(self, connection: Connection, params: Params | Sequence[Params]) -> int:
+        """Run with one parameter dict, or with many (executemany); the rows affected."""
+        compiled = self._compile(connection.dialect)
+        if isinstance(params, Mapping):
+            bound: Any = _bind(compiled, params)
+            return int(_run(connection, compiled.sql, bound, many=False).rowcount)
+        bound = [_bind(compiled, p) for p in params]
+        if len(bound) == 1:
+            # One row: a plain execute is one round trip (psycopg's executemany adds a sync).
+            return int(_run(connection, compiled.sql, bound[0], many=False).rowcount)
+        return int(_run(connection, compiled.sql, bound, many=True).rowcount)
+
+    def rows(self, connection: Connection, params: Params) -> list[tuple[Any, ...]]:
+        """Run a SELECT and return its rows with the column types applied."""
+        compiled = self._compile(connection.dialect)
+        raw = _run(connection, compiled.sql, _bind(compiled, params), many=False).rows
+        results = compiled.results
+        return [
+            tuple(p(v) if p is not None else v for p, v in zip(results, row, strict=True))
+            for row in raw
+        ]
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            target = _SQLITE_NAMED if dialect.name == "sqlite" else dialect
+            statement = self._build(dialect.name)
+            compiled = cast(
+                SQLCompiler,
+                statement.compile(dialect=target, column_keys=self._columns or None),
+            )
+            binds: dict[str, Processor] = {}
+            for bind, name in compiled.bind_names.items():
+                processor = bind.type.dialect_impl(target).bind_processor(target)
+                if processor is not None:
+                    binds[name] = processor
+            results: tuple[Processor | None, ...] = ()
+            if isinstance(statement, Select):
+                results = tuple(
+                    column.type.dialect_impl(target).result_processor(target, None)
+                    for column in statement.selected_columns
+                )
+            found = self._compiled[dialect.name] = _Compiled(compiled.string, binds, results)
+        return found
+
+
+def _bind(compiled: _Compiled, params: Params) -> dict[str, Any]:
+    """Parameters as the driver wants them; a value a type refuses raises StatementError."""
+    bound = dict(params)
+    try:
+        for name, processor in compiled.binds.items():
+            value = bound.get(name)
+            if value is not None:
+                bound[name] = processor(value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        # As SQLAlchemy itself reports a value its type processing refuses.
+        raise StatementError(str(exc), compiled.sql, dict(params), exc) from exc
+    return bound
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    rowcount: int
+    rows: list[Any]
+
+
+def _run(connection: Connection, sql: str, params: Any, *, many: bool) -> _Outcome:
+    """Execute on the connection's DBAPI cursor, in its current transaction.
+
+    Driver errors are raised as SQLAlchemy's (OperationalError, IntegrityError, ...), and a lost
+    connection is invalidated, as `Connection.execute` would do.
+    """
+    dialect = connection.dialect
+    dbapi_connection = connection.connection
+    cursor = dbapi_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        rows = cursor.fetchall() if cursor.description is not None else []
+        return _Outcome(cursor.rowcount, list(rows))
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
+    finally:
+        cursor.close()

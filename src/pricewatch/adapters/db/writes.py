@@ -1,0 +1,583 @@
+"""Set-based writes of snapshots: the save path behind `repository.save_snapshots`.
+
+A chunk of snapshots costs a handful of statements whatever its size: read (and lock) the
+products, create the missing ones, one executemany each for product updates, price rows, images,
+specs and scraping logs. The hot statements are `Prepared` (compiled once, run as driver SQL).
+
+Concurrency: products are created with INSERT ... ON CONFLICT DO NOTHING in key order, then
+locked with SELECT ... FOR UPDATE in id order (SQLite: the whole database is locked by BEGIN
+IMMEDIATE instead), so concurrent writers of the same products queue instead of deadlocking, and
+every later decision (is this snapshot the newest?) is taken on locked rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Connection,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import ClauseElement
+
+from pricewatch.adapters.db.keys import URL_REFERENCE_PREFIX, ProductKey
+from pricewatch.adapters.db.prepared import Prepared
+from pricewatch.adapters.db.tables import (
+    DEFAULT_CHECK_INTERVAL,
+    price_history,
+    product_images,
+    product_specs,
+    products,
+    scraping_logs,
+)
+from pricewatch.domain.snapshot import Availability, ProductSnapshot
+
+#: Longer image URLs (inline data: images, tracking monsters) are not worth a row and an index.
+MAX_IMAGE_URL_LENGTH = 2048
+_MAX_INT32 = 2**31 - 1
+
+Keyed = tuple[ProductKey, ProductSnapshot]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save wrote. `product_ids` follows the input order (None: no product)."""
+
+    product_ids: tuple[int | None, ...] = ()
+    products_created: int = 0
+    products_updated: int = 0
+    price_rows: int = 0
+    logs: int = 0
+
+    def __add__(self, other: SaveResult) -> SaveResult:
+        return SaveResult(
+            product_ids=self.product_ids + other.product_ids,
+            products_created=self.products_created + other.products_created,
+            products_updated=self.products_updated + other.products_updated,
+            price_rows=self.price_rows + other.price_rows,
+            logs=self.logs + other.logs,
+        )
+
+
+def is_product_page(snapshot: ProductSnapshot) -> bool:
+    """True for a successfully read page that shows a product (may create or update one)."""
+    return snapshot.ok and (
+        bool(snapshot.title)
+        or snapshot.price is not None
+        or snapshot.availability is not Availability.UNKNOWN
+    )
+
+
+def writes_price_row(snapshot: ProductSnapshot) -> bool:
+    """True when the snapshot adds to the price history: an ok page with a price or stock state."""
+    return is_product_page(snapshot) and (
+        snapshot.price is not None or snapshot.availability is not Availability.UNKNOWN
+    )
+
+
+@dataclass
+class _State:
+    """A product row as read under lock at the start of a chunk."""
+
+    id: int
+    first_seen_at: datetime
+    last_updated_at: datetime
+    next_check_at: datetime | None
+    check_interval: int
+    created: bool = False
+
+
+@dataclass
+class _Plan:
+    """A product's snapshots in this chunk."""
+
+    state: _State
+    snapshots: list[ProductSnapshot] = field(default_factory=list)
+
+    @property
+    def newest(self) -> ProductSnapshot:
+        return max(self.snapshots, key=lambda s: s.fetch.fetched_at)
+
+
+def save_chunk(connection: Connection, items: list[Keyed]) -> SaveResult:
+    """Write one chunk of keyed snapshots (the caller keeps chunks under ~500)."""
+    pages = [(k, s) for k, s in items if is_product_page(s)]
+    states, created = resolve_products(connection, sorted({k for k, _ in items}), pages)
+    _link_by_url(connection, items, states)
+    plans = _plans(pages, states)
+    updated = _update_products(connection, plans, items, states)
+    price_rows = _insert_prices(connection, pages, states)
+    _sync_images(connection, plans)
+    _sync_specs(connection, plans)
+    ids = [states[k].id if k in states else None for k, _ in items]
+    logs = insert_logs(connection, [(k, s, i) for (k, s), i in zip(items, ids, strict=True)])
+    return SaveResult(tuple(ids), len(created), updated, price_rows, logs)
+
+
+# --- products ----------------------------------------------------------------------------------
+
+
+def resolve_products(
+    connection: Connection, keys: list[ProductKey], pages: list[Keyed]
+) -> tuple[dict[ProductKey, _State], set[ProductKey]]:
+    """Locked states of the products behind `keys`, creating those of `pages` that are missing."""
+    if len(keys) == 1:
+        # One product: lock it first; nothing else is held, so creating it cannot deadlock.
+        states = _select_products(connection, keys, lock=True)
+        missing = [(k, s) for k, s in pages if k not in states]
+        created = _insert_products(connection, missing) if missing else set()
+        if missing:
+            states = _select_products(connection, keys, lock=True)
+    else:
+        # Several: create before locking anything, in key order, then lock in id order.
+        known = _select_products(connection, sorted({k for k, _ in pages}), lock=False)
+        created = _insert_products(connection, [(k, s) for k, s in pages if k not in known])
+        states = _select_products(connection, keys, lock=True)
+    for key in created:
+        states[key].created = True
+    return states, created
+
+
+_PRODUCT_STATE = (
+    products.c.id,
+    products.c.source,
+    products.c.reference,
+    products.c.first_seen_at,
+    products.c.last_updated_at,
+    products.c.next_check_at,
+    products.c.check_interval,
+)
+_BY_KEY = (
+    products.c.source == bindparam("k_source"),
+    products.c.reference == bindparam("k_reference"),
+)
+_SELECT_ONE = Prepared(lambda _: select(*_PRODUCT_STATE).where(*_BY_KEY))
+_SELECT_ONE_LOCKED = Prepared(lambda _: select(*_PRODUCT_STATE).where(*_BY_KEY).with_for_update())
+
+
+def _in_list(dialect: str, column: Column[Any], name: str) -> ColumnElement[bool]:
+    """`column` IN the list bound as `name`: one parameter, so the statement can be prepared.
+
+    PostgreSQL gets an array (`= ANY(...)`), SQLite a JSON array read with json_each.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    listed: Any = func.json_each(bindparam(name, type_=JSON()))
+    values: Any = select(literal_column("value")).select_from(listed)
+    return column.in_(values.scalar_subquery())
+
+
+def _by_refs(dialect: str) -> Any:
+    source = products.c.source == bindparam("k_source")
+    return select(*_PRODUCT_STATE).where(source, _in_list(dialect, products.c.reference, "k_refs"))
+
+
+_SELECT_MANY = Prepared(_by_refs)
+_SELECT_MANY_LOCKED = Prepared(lambda d: _by_refs(d).order_by(products.c.id).with_for_update())
+
+
+def _select_products(
+    connection: Connection, keys: Sequence[ProductKey], *, lock: bool
+) -> dict[ProductKey, _State]:
+    """Read products by key; with `lock`, FOR UPDATE in id order (a no-op on SQLite)."""
+    if len(keys) == 1:
+        prepared = _SELECT_ONE_LOCKED if lock else _SELECT_ONE
+        one = {"k_source": keys[0].source, "k_reference": keys[0].reference}
+        rows = prepared.rows(connection, one)
+    else:
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for key in keys:
+            by_source[key.source].append(key.reference)
+        prepared = _SELECT_MANY_LOCKED if lock else _SELECT_MANY
+        rows = []
+        for source in sorted(by_source):
+            params = {"k_source": source, "k_refs": by_source[source]}
+            rows += prepared.rows(connection, params)
+    return {ProductKey(r[1], r[2]): _State(r[0], r[3], r[4], r[5], r[6]) for r in rows}
+
+
+def _insert(dialect: str, target: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    if dialect == "postgresql":
+        return postgresql.insert(target)
+    if dialect == "sqlite":
+        return sqlite.insert(target)
+    raise NotImplementedError(f"unsupported database {dialect!r}")
+
+
+def _insert_products(connection: Connection, pages: list[Keyed]) -> set[ProductKey]:
+    """INSERT ... ON CONFLICT DO NOTHING in key order; the keys this transaction created."""
+    by_key: dict[ProductKey, list[ProductSnapshot]] = defaultdict(list)
+    for key, snapshot in pages:
+        by_key[key].append(snapshot)
+    if not by_key:
+        return set()
+    rows = [_new_product_row(key, by_key[key]) for key in sorted(by_key)]
+    stmt = (
+        _insert(connection.dialect.name, products)
+        .on_conflict_do_nothing(index_elements=["source", "reference"])
+        .returning(products.c.source, products.c.reference)
+    )
+    return {ProductKey(r.source, r.reference) for r in connection.execute(stmt, rows)}
+
+
+def _new_product_row(key: ProductKey, snapshots: list[ProductSnapshot]) -> dict[str, Any]:
+    newest = max(snapshots, key=lambda s: s.fetch.fetched_at)
+    last = newest.fetch.fetched_at
+    return {
+        "source": key.source,
+        "reference": key.reference,
+        "url": newest.url,
+        "title": newest.title,
+        "category": newest.category,
+        "brand": newest.brand,
+        "gtin": newest.gtin,
+        "currency": newest.currency,
+        "first_seen_at": min(s.fetch.fetched_at for s in snapshots),
+        "last_updated_at": last,
+        "check_interval": DEFAULT_CHECK_INTERVAL,
+        "next_check_at": last + timedelta(seconds=DEFAULT_CHECK_INTERVAL),
+    }
+
+
+def _link_by_url(
+    connection: Connection, items: list[Keyed], states: dict[ProductKey, _State]
+) -> None:
+    """Link failed snapshots (which carry no reference) to a known product with the same URL."""
+    wanted = {
+        (k.source, s.url): k
+        for k, s in items
+        if k not in states and not s.reference and k.reference.startswith(URL_REFERENCE_PREFIX)
+    }
+    if not wanted:
+        return
+    stmt = (
+        select(*_PRODUCT_STATE, products.c.url)
+        .where(tuple_(products.c.source, products.c.url).in_(list(wanted)))
+        .order_by(products.c.id)
+        .with_for_update()
+    )
+    for r in connection.execute(stmt):
+        states.setdefault(wanted[(r.source, r.url)], _State(r[0], r[3], r[4], r[5], r[6]))
+
+
+def _plans(pages: list[Keyed], states: dict[ProductKey, _State]) -> dict[int, _Plan]:
+    plans: dict[int, _Plan] = {}
+    for key, snapshot in pages:
+        state = states[key]
+        plans.setdefault(state.id, _Plan(state)).snapshots.append(snapshot)
+    return plans
+
+
+_METADATA = ("url", "title", "category", "brand", "gtin", "currency")
+_UPDATE_PRODUCT = Prepared(
+    lambda _: (
+        update(products)
+        .where(products.c.id == bindparam("b_id"))
+        .values(
+            {name: func.coalesce(bindparam(f"b_{name}"), products.c[name]) for name in _METADATA}
+            | {
+                "first_seen_at": bindparam("b_first_seen_at"),
+                "last_updated_at": bindparam("b_last_updated_at"),
+                "next_check_at": bindparam("b_next_check_at"),
+            }
+        )
+    )
+)
+
+
+def _update_products(
+    connection: Connection,
+    plans: dict[int, _Plan],
+    items: list[Keyed],
+    states: dict[ProductKey, _State],
+) -> int:
+    """Apply the newest metadata and advance the schedule; one executemany UPDATE."""
+    attempts: dict[int, datetime] = {}
+    for key, snapshot in items:
+        if key in states:
+            at, pid = snapshot.fetch.fetched_at, states[key].id
+            attempts[pid] = max(at, attempts.get(pid, at))
+    by_id = {state.id: state for state in states.values()}
+    rows = [
+        row
+        for pid, last_attempt in sorted(attempts.items())
+        if (row := _product_update(by_id[pid], plans.get(pid), last_attempt)) is not None
+    ]
+    if rows:
+        _UPDATE_PRODUCT.execute(connection, rows)
+    return len(rows)
+
+
+def _product_update(
+    state: _State, plan: _Plan | None, last_attempt: datetime
+) -> dict[str, Any] | None:
+    """Bind values for one product, or None when nothing changes (e.g. it was just created)."""
+    if state.created:
+        return None
+    values: dict[str, Any] = dict.fromkeys(_METADATA)
+    first, last = state.first_seen_at, state.last_updated_at
+    if plan is not None:
+        first = min(first, *(s.fetch.fetched_at for s in plan.snapshots))
+        newest = plan.newest
+        if newest.fetch.fetched_at >= state.last_updated_at:
+            last = newest.fetch.fetched_at
+            values = {name: getattr(newest, name) for name in _METADATA}
+    due = last_attempt + timedelta(seconds=state.check_interval)
+    next_check = due if state.next_check_at is None else max(due, state.next_check_at)
+    moved = (first, last, next_check) != (
+        state.first_seen_at,
+        state.last_updated_at,
+        state.next_check_at,
+    )
+    if not moved and all(v is None for v in values.values()):
+        return None
+    return {f"b_{name}": value for name, value in values.items()} | {
+        "b_id": state.id,
+        "b_first_seen_at": first,
+        "b_last_updated_at": last,
+        "b_next_check_at": next_check,
+    }
+
+
+# --- price rows, images, specs, logs -----------------------------------------------------------
+
+
+def _on_conflict_nothing(table: Table, *keys: str) -> Any:
+    """A builder for INSERT ... ON CONFLICT (keys) DO NOTHING."""
+    return lambda dialect: _insert(dialect, table).on_conflict_do_nothing(index_elements=keys)
+
+
+_PRICE_COLUMNS = (
+    "product_id",
+    "fetched_at",
+    "price",
+    "shipping_cost",
+    "currency",
+    "stock_status",
+    "fetch_method",
+    "fetch_status",
+)
+_INSERT_PRICE = Prepared(
+    _on_conflict_nothing(price_history, "product_id", "fetched_at"), columns=_PRICE_COLUMNS
+)
+
+
+def _insert_prices(
+    connection: Connection, pages: list[Keyed], states: dict[ProductKey, _State]
+) -> int:
+    """Add price rows; a row already there (same product and time) is left alone."""
+    rows: dict[tuple[int, datetime], dict[str, Any]] = {}
+    for key, s in pages:
+        if writes_price_row(s):
+            pid = states[key].id
+            rows.setdefault(
+                (pid, s.fetch.fetched_at),
+                {
+                    "product_id": pid,
+                    "fetched_at": s.fetch.fetched_at,
+                    "price": s.price,
+                    "shipping_cost": s.shipping_cost,
+                    "currency": s.currency,
+                    "stock_status": s.availability.value,
+                    "fetch_method": s.fetch.method.value,
+                    "fetch_status": s.fetch.status.value,
+                },
+            )
+    if not rows:
+        return 0
+    # executemany's rowcount is the number of rows inserted on both drivers (conflicts: 0).
+    return _INSERT_PRICE.execute(connection, [rows[k] for k in sorted(rows)])
+
+
+def usable_images(snapshot: ProductSnapshot) -> list[str]:
+    """The snapshot's image URLs worth keeping, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for url in snapshot.images:
+        url = url.strip()
+        if url and len(url) <= MAX_IMAGE_URL_LENGTH and not url.startswith("data:"):
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def _children(table: Table, columns: Sequence[Column[Any]]) -> tuple[Prepared, Prepared]:
+    """SELECTs of a per-product child table: for one product, and for a list of products."""
+    one = Prepared(lambda _: select(*columns).where(table.c.product_id == bindparam("k_id")))
+    many = Prepared(lambda d: select(*columns).where(_in_list(d, table.c.product_id, "k_ids")))
+    return one, many
+
+
+def _current(connection: Connection, prepared: tuple[Prepared, Prepared], ids: list[int]) -> Any:
+    """Rows of a per-product child table for `ids`."""
+    one, many = prepared
+    if len(ids) == 1:
+        return one.rows(connection, {"k_id": ids[0]})
+    return many.rows(connection, {"k_ids": ids})
+
+
+_IMAGE_ROW = (product_images.c.product_id, product_images.c.image_url, product_images.c.position)
+_SELECT_IMAGES = _children(product_images, _IMAGE_ROW)
+_INSERT_IMAGE = Prepared(
+    _on_conflict_nothing(product_images, "product_id", "image_url"),
+    columns=("product_id", "image_url", "position"),
+)
+_MOVE_IMAGE = Prepared(
+    lambda _: (
+        update(product_images)
+        .where(
+            product_images.c.product_id == bindparam("b_product_id"),
+            product_images.c.image_url == bindparam("b_image_url"),
+        )
+        .values(position=bindparam("b_position"))
+    )
+)
+
+
+def _sync_images(connection: Connection, plans: dict[int, _Plan]) -> None:
+    """Add new images and keep the others; the newest snapshot's order decides the positions."""
+    wanted = {pid: plan for pid, plan in plans.items() if any(s.images for s in plan.snapshots)}
+    if not wanted:
+        return
+    current: dict[int, dict[str, int]] = defaultdict(dict)
+    for pid, url, position in _current(connection, _SELECT_IMAGES, sorted(wanted)):
+        current[pid][url] = position
+    inserts: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    for pid in sorted(wanted):
+        before = current[pid]
+        for url, position in _image_positions(before, wanted[pid]).items():
+            if url not in before:
+                inserts.append({"product_id": pid, "image_url": url, "position": position})
+            elif before[url] != position:
+                moves.append({"b_product_id": pid, "b_image_url": url, "b_position": position})
+    if inserts:
+        _INSERT_IMAGE.execute(connection, inserts)
+    if moves:
+        _MOVE_IMAGE.execute(connection, moves)
+
+
+def _image_positions(before: dict[str, int], plan: _Plan) -> dict[str, int]:
+    """Positions after applying the plan's snapshots in time order."""
+    positions = dict(before)
+    for snapshot in sorted(plan.snapshots, key=lambda s: s.fetch.fetched_at):
+        images = usable_images(snapshot)
+        if not images:
+            continue
+        if snapshot.fetch.fetched_at >= plan.state.last_updated_at:
+            rest = sorted((u for u in positions if u not in images), key=positions.__getitem__)
+            positions = {u: i for i, u in enumerate([*images, *rest])}
+        else:
+            for url in images:
+                positions.setdefault(url, len(positions))
+    return positions
+
+
+_SPEC_ROW = (product_specs.c.product_id, product_specs.c.spec_key, product_specs.c.spec_value)
+_SELECT_SPECS = _children(product_specs, _SPEC_ROW)
+
+
+def _upsert_spec(dialect: str) -> ClauseElement:
+    stmt = _insert(dialect, product_specs)
+    result: ClauseElement = stmt.on_conflict_do_update(
+        index_elements=["product_id", "spec_key"],
+        set_={"spec_value": stmt.excluded.spec_value},
+    )
+    return result
+
+
+_UPSERT_SPEC = Prepared(_upsert_spec, columns=("product_id", "spec_key", "spec_value"))
+
+
+def _sync_specs(connection: Connection, plans: dict[int, _Plan]) -> None:
+    """Upsert specs: the newest snapshot's values win; older snapshots only add missing keys."""
+    wanted = {pid: plan for pid, plan in plans.items() if any(s.specs for s in plan.snapshots)}
+    if not wanted:
+        return
+    current: dict[int, dict[str, str]] = defaultdict(dict)
+    for pid, key, value in _current(connection, _SELECT_SPECS, sorted(wanted)):
+        current[pid][key] = value
+    rows = []
+    for pid in sorted(wanted):
+        before = current[pid]
+        after = _spec_values(before, wanted[pid])
+        rows += [
+            {"product_id": pid, "spec_key": k, "spec_value": v}
+            for k, v in sorted(after.items())
+            if before.get(k) != v
+        ]
+    if rows:
+        _UPSERT_SPEC.execute(connection, rows)
+
+
+def _spec_values(before: dict[str, str], plan: _Plan) -> dict[str, str]:
+    values = dict(before)
+    for snapshot in sorted(plan.snapshots, key=lambda s: s.fetch.fetched_at):
+        specs = {k.strip(): v for k, v in snapshot.specs.items() if k.strip()}
+        if snapshot.fetch.fetched_at >= plan.state.last_updated_at:
+            values |= specs
+        else:
+            values = specs | values
+    return values
+
+
+_LOG_COLUMNS = (
+    "product_id",
+    "source",
+    "reference",
+    "url",
+    "fetched_at",
+    "duration_ms",
+    "html_size_bytes",
+    "http_status",
+    "fetch_method",
+    "fetch_status",
+    "errors",
+    "notes",
+)
+_INSERT_LOG = Prepared(
+    _on_conflict_nothing(scraping_logs, "source", "reference", "fetched_at"), columns=_LOG_COLUMNS
+)
+
+
+def insert_logs(
+    connection: Connection, entries: Sequence[tuple[ProductKey, ProductSnapshot, int | None]]
+) -> int:
+    """One scraping log per attempt; an attempt logged before is skipped."""
+    rows: dict[tuple[ProductKey, datetime], dict[str, Any]] = {}
+    for key, s, product_id in entries:
+        fetch = s.fetch
+        rows.setdefault(
+            (key, fetch.fetched_at),
+            {
+                "product_id": product_id,
+                "source": key.source,
+                "reference": key.reference,
+                "url": s.url,
+                "fetched_at": fetch.fetched_at,
+                "duration_ms": min(fetch.duration_ms, _MAX_INT32),
+                "html_size_bytes": min(fetch.html_size_bytes, _MAX_INT32),
+                "http_status": fetch.http_status,
+                "fetch_method": fetch.method.value,
+                "fetch_status": fetch.status.value,
+                "errors": list(fetch.errors),
+                "notes": list(fetch.notes),
+            },
+        )
+    if not rows:
+        return 0
+    return _INSERT_LOG.execute(connection, [rows[k] for k in sorted(rows)])

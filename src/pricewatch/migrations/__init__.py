@@ -1,0 +1,1 @@
+"""Alembic migration scripts, shipped with the package (run them with `pricewatch db`)."""

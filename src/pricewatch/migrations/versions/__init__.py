@@ -1,0 +1,1 @@
+"""Revision files, named by date and slug."""
