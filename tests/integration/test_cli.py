@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
-def _local_shop_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+def _local_shop_allowed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The demo shop is on 127.0.0.1, which the SSRF guard refuses unless allow-listed."""
+    monkeypatch.setenv("PW_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("PW_FETCH_ALLOW_HOSTS", "127.0.0.1")
     monkeypatch.setenv("PW_BROWSER_MODE", "never")
     monkeypatch.setenv("PW_FETCH_BACKOFF_BASE", "0.05")
@@ -130,3 +133,50 @@ def test_extract_refuses_a_corrupt_gzip(tmp_path: Path) -> None:
     result = runner.invoke(app, ["extract", str(saved), "--url", "https://a.example/"])
     assert result.exit_code == 2
     assert "not a valid gzip file" in result.stderr
+
+
+def _rows(database: Path, sql: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(database)) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def test_run_saves_to_the_embedded_database_by_default(demo_shop: DemoShop, tmp_path: Path) -> None:
+    url, _ = _product(demo_shop, PageKind.JSONLD)
+    result = runner.invoke(app, ["run", url, demo_shop.url("/robot-check")])
+    assert result.exit_code == 1
+    assert "Saved 2 snapshot(s)" in result.stderr
+    database = tmp_path / "data" / "pricewatch.db"
+    assert _rows(database, "SELECT count(*) FROM price_history") == [(1,)]
+    assert _rows(database, "SELECT fetch_status FROM scraping_logs ORDER BY fetch_status") == [
+        ("blocked",),
+        ("ok",),
+    ]
+
+
+def test_no_db_writes_nothing(demo_shop: DemoShop, tmp_path: Path) -> None:
+    url, _ = _product(demo_shop, PageKind.JSONLD)
+    result = runner.invoke(app, ["run", url, "--no-db"])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_database_that_is_down_spools_and_replays(
+    demo_shop: DemoShop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, price = _product(demo_shop, PageKind.JSONLD)
+    monkeypatch.setenv("PW_DB_URL", "postgresql+psycopg://postgres@127.0.0.1:9/none")
+    result = runner.invoke(app, ["run", url])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["price"] == price
+    assert "could not be saved" in result.stderr
+    assert "pricewatch db replay-spool" in result.stderr
+    spool = tmp_path / "data" / "spool.jsonl"
+    assert len(spool.read_text().splitlines()) == 1
+
+    database = tmp_path / "back.db"
+    monkeypatch.setenv("PW_DB_URL", f"sqlite:///{database}")
+    assert runner.invoke(app, ["db", "init"]).exit_code == 0
+    replay = runner.invoke(app, ["db", "replay-spool"])
+    assert replay.exit_code == 0, replay.output
+    assert _rows(database, "SELECT count(*) FROM price_history") == [(1,)]
+    assert spool.read_text() == ""

@@ -13,16 +13,19 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from alembic.util import CommandError
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from pricewatch import __version__
+from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.db import db_app
 from pricewatch.config import Settings, load_settings
 from pricewatch.domain.snapshot import ProductSnapshot
-from pricewatch.services import runlist
+from pricewatch.services import database, pipeline, runlist
 from pricewatch.services.scrape import (
     BrowserMode,
     ScrapeTarget,
@@ -90,6 +93,13 @@ def run(
     concurrency: Annotated[
         int | None, typer.Option(min=1, max=256, help="Pages fetched at once.")
     ] = None,
+    save_db: Annotated[
+        bool,
+        typer.Option(
+            "--save-db/--no-db",
+            help="Also save the snapshots in the database (the embedded SQLite file by default).",
+        ),
+    ] = True,
 ) -> None:
     """Scrape product pages and print their snapshots as JSON."""
     settings = _settings()
@@ -97,6 +107,8 @@ def run(
         targets = runlist.collect(urls or [], yaml_file)
         mode = runlist.browser_mode(browser) if browser else None
         fmt = runlist.output_format(output_format)
+    if save_db:
+        _prepare_database(settings)
     snapshots = asyncio.run(
         _scrape_with_progress(
             targets,
@@ -106,12 +118,40 @@ def run(
         )
     )
     _write_snapshots(snapshots, out=out, fmt=fmt)
+    if save_db:
+        _save(snapshots, settings=settings)
     failures = [(s.url, reason) for s in snapshots if (reason := failure_reason(s))]
     for url, reason in failures:
         err.print(f"[red]FAILED[/] {url}: {reason}", soft_wrap=True)
     if failures:
         err.print(f"{len(failures)} of {len(snapshots)} URL(s) failed.")
         raise typer.Exit(1)
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Get the database ready; when it cannot be, say why (the snapshots will be spooled)."""
+    try:
+        database.prepare(settings)
+    except (database.DatabaseNotReadyError, SQLAlchemyError, CommandError) as exc:
+        err.print(f"[yellow]warning:[/] {_first_line(exc)}")
+
+
+def _save(snapshots: Sequence[ProductSnapshot], *, settings: Settings) -> None:
+    """Persist the snapshots, or spool them when the database cannot take them."""
+    report = pipeline.persist_snapshots(snapshots, settings=settings, batch_size=50)
+    where = redact(settings.database_url)
+    if report.saved:
+        err.print(f"Saved {report.saved} snapshot(s) to {where}.")
+    if report.spooled:
+        err.print(
+            f"[yellow]warning:[/] {len(report.spooled)} snapshot(s) could not be saved "
+            f"({report.spooled[0].reason}); kept in {report.spool_path}. "
+            "Run `pricewatch db replay-spool` once the database is back."
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 async def _scrape_with_progress(

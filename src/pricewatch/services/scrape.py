@@ -139,8 +139,9 @@ _SCRIPT_TYPES = frozenset({"text/javascript", "application/javascript", "module"
 def failure_reason(snapshot: ProductSnapshot) -> str | None:
     """One line saying why this snapshot counts as a failed scrape, or None if it did not fail."""
     if snapshot.fetch.status is not FetchStatus.OK:
-        detail = "; ".join(snapshot.fetch.errors) or snapshot.fetch.status.value
-        return f"{snapshot.fetch.status.value}: {detail}"
+        status = snapshot.fetch.status.value
+        detail = "; ".join(snapshot.fetch.errors or snapshot.fetch.notes) or "no detail"
+        return detail if detail.startswith(status) else f"{status}: {detail}"
     if snapshot.price is None and snapshot.availability is not Availability.OUT_OF_STOCK:
         return "no price found on the page"
     return None
