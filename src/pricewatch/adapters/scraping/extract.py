@@ -1,8 +1,10 @@
 """`extract(html, url) -> ProductSnapshot`: store adapter first, then the generic layers.
 
-Layers, in order: the matching store adapter, JSON-LD, microdata, OpenGraph, DOM heuristics.
-Each fills only what the earlier ones left empty (`Fields.fill_from`), with one exception: a
-visible "out of stock" buy box beats an in-stock claim of the structured data. Block and
+Layers, in order: the matching store adapter, JSON-LD, microdata, OpenGraph, embedded app state
+(only when no price was found yet), the analytics data layer, DOM heuristics. Each fills only
+what the earlier ones left empty (`Fields.fill_from`), and the last ones run only while a field
+they can fill is empty. One exception to "earlier wins": the visible buy box beats the stock
+claim of structured data when it clearly says otherwise. Block and
 captcha pages are recognised first and never yield a price or a stock state.
 """
 
@@ -16,7 +18,14 @@ import lxml.etree
 
 from pricewatch.adapters.scraping.blocked import detect_block
 from pricewatch.adapters.scraping.fields import Fields
-from pricewatch.adapters.scraping.generic import datalayer, heuristics, jsonld, microdata, opengraph
+from pricewatch.adapters.scraping.generic import (
+    appstate,
+    datalayer,
+    heuristics,
+    jsonld,
+    microdata,
+    opengraph,
+)
 from pricewatch.adapters.scraping.generic.amount import default_currency
 from pricewatch.adapters.scraping.generic.schema import PageHints
 from pricewatch.adapters.scraping.generic.urlid import reference_from_url
@@ -113,7 +122,7 @@ def looks_like_js_shell(page: Page) -> bool:
     text = visible_text(body) if body is not None else ""
     if len(text) > _SHELL_MAX_TEXT:
         return False
-    script_bytes = sum(len(s.text or "") for s in page.tree.iter("script"))
+    script_bytes = sum(len(s.text or "") for s in page.elements("script"))
     noscript = any(_NOSCRIPT_JS.search(n.text_content() or "") for n in page.tree.iter("noscript"))
     return (
         bool(_APP_ROOTS(page.tree))
@@ -126,6 +135,14 @@ def looks_like_js_shell(page: Page) -> bool:
 class _NamedLayer:
     name: str
     read: Layer
+    #: Run only while one of these fields is still empty (None: always run).
+    fills: tuple[str, ...] | None = None
+
+
+# The fields the cheap last layers can add; once they are known those layers are skipped.
+_APP_STATE_FILLS = ("price",)
+_DATALAYER_FILLS = ("reference", "brand")
+_HEURISTICS_FILLS = ("price", "currency", "availability")
 
 
 def _layers(page: Page, *, adapter: StoreAdapter | None) -> list[_NamedLayer]:
@@ -137,8 +154,10 @@ def _layers(page: Page, *, adapter: StoreAdapter | None) -> list[_NamedLayer]:
         _NamedLayer(jsonld.NAME, lambda p: jsonld.parse(p, hints=hints)),
         _NamedLayer(microdata.NAME, lambda p: microdata.parse(p, hints=hints)),
         _NamedLayer(opengraph.NAME, opengraph.parse),
-        _NamedLayer(datalayer.NAME, datalayer.parse),
-        _NamedLayer(heuristics.NAME, heuristics.parse),
+        # Embedded app JSON is large: parsed only for pages whose markup shows no price.
+        _NamedLayer(appstate.NAME, lambda p: appstate.parse(p, hints=hints), _APP_STATE_FILLS),
+        _NamedLayer(datalayer.NAME, datalayer.parse, _DATALAYER_FILLS),
+        _NamedLayer(heuristics.NAME, heuristics.parse, _HEURISTICS_FILLS),
     ]
 
 
@@ -148,6 +167,8 @@ def _merge_layers(page: Page, *, adapter: StoreAdapter | None) -> tuple[Fields, 
     for layer in _layers(page, adapter=adapter):
         if _complete(merged):
             break
+        if layer.fills is not None and all(getattr(merged, f) is not None for f in layer.fills):
+            continue  # it could only fill fields that are already known
         try:
             found = layer.read(page)
         except Exception as exc:
@@ -168,17 +189,20 @@ def _complete(fields: Fields) -> bool:
 
 
 def _prefer_visible_stock(page: Page, merged: Fields) -> None:
-    """A visible "out of stock" buy box beats structured data that says in stock."""
-    if merged.availability in (Availability.OUT_OF_STOCK, Availability.PREORDER):
+    """The visible buy box beats structured data when it clearly says otherwise."""
+    if merged.availability is Availability.PREORDER:
         return
     try:
         visible = heuristics.buy_box_availability(page)
     except Exception as exc:
         merged.errors.append(f"buy box: {type(exc).__name__}: {exc}")
         return
-    if visible is Availability.OUT_OF_STOCK:
+    if visible is Availability.OUT_OF_STOCK and merged.availability is not visible:
         if merged.availability is Availability.IN_STOCK:
             merged.notes.append("buy box says out of stock; structured data said in stock")
+        merged.availability = visible
+    elif visible is Availability.IN_STOCK and merged.availability is Availability.OUT_OF_STOCK:
+        merged.notes.append("buy box says in stock; structured data said out of stock")
         merged.availability = visible
 
 

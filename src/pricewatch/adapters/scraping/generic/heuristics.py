@@ -8,6 +8,7 @@ elements named like "availability"/"stock", in several languages.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ UNRELATED_NEEDLES = (
     "product-slider",
     "productslider",
 )
+# One regex scan per class/id string: cheaper than a substring test per needle.
+_UNRELATED_NAME = re.compile("|".join(re.escape(needle) for needle in UNRELATED_NEEDLES))
 # Site chrome: header, footer, navigation, mini-cart.
 _CHROME_TOKENS = frozenset(
     {
@@ -83,6 +86,8 @@ _CHROME_TOKENS = frozenset(
     }
 )
 _CHROME_TAGS = frozenset({"header", "footer", "nav"})
+_STRUCK_TAGS = frozenset({"del", "s", "strike"})
+_CENTS_NAME = re.compile(r"decimal|fraction|\bcents?\b", re.IGNORECASE)
 _PRICE_NEEDLES = ("price", "prix", "preis", "precio", "prezzo", "prijs", "fiyat", "preco", "cena")
 # Prices that are not the selling price: before a discount, per unit, instalments, savings.
 _NOT_SELLING = re.compile(
@@ -99,7 +104,6 @@ _NOT_SELLING_TEXT = re.compile(
 _SPLIT_SEPARATOR = re.compile(r"(?<=\d)\s*([.,])\s*(?=\d)")
 _NUMBER_GROUP = re.compile(r"\d[\d.,'\u00a0\u202f ]*")
 _ITEMPROP_PRICE = lxml.etree.XPath("//*[@itemprop='price']")
-_BUTTONS = lxml.etree.XPath("//button | //input[@type='submit' or @type='button']")
 _CART_NEEDLES = (
     "cart",
     "basket",
@@ -163,6 +167,15 @@ _OUT_OF_STOCK_ATTR = re.compile(
 )
 _HIDDEN = re.compile(r"(?:^|\s)(?:hidden|d-none|is-hidden|hide|invisible|visually-?hidden)(?:\s|$)")
 _TITLE_SEPARATORS = re.compile(r"\s+[|•@–—:]+\s+|\s+-\s+|\s+::\s+")
+_FOOTNOTE_MARK = re.compile(r"^\s*(?:\d{1,2}|[*†‡]+|\(\d{1,2}\))\s*$")
+# A segment this much longer than the shop's name is a product name that contains it.
+_SITE_SEGMENT_SLACK = 12
+_BUY_SUFFIX = re.compile(
+    r"\s+(?:(?:jetzt\s+)?(?:online\s+)?(?:kaufen|bestellen)|(?:online\s+)?kopen|online\s+bestellen"
+    r"|fiyatı(?:\s+ve\s+özellikleri)?|(?:pas cher|à prix \w+)|acheter(?: en ligne)?"
+    r"|comprar(?: online)?|acquista(?: online)?|buy online|online shop)\s*$",
+    re.IGNORECASE,
+)
 _VARIANT_TAIL = re.compile(r"^\s*[-–—,|/]\s*(\S.*)$")
 _CONTROL_TAGS = frozenset({"a", "button", "div", "span", "input"})
 _ID_ATTRIBUTE_WORDS = (
@@ -196,8 +209,21 @@ def parse(page: Page) -> Fields:
 
 
 def buy_box_availability(page: Page) -> Availability | None:
-    """OUT_OF_STOCK when the visible buy box says so (overrides structured data), else None."""
-    return Availability.OUT_OF_STOCK if view_of(page).visible_out_of_stock else None
+    """What the visible buy box clearly says (it overrides structured data), else None.
+
+    OUT_OF_STOCK for a sold-out add-to-cart control or stock label; IN_STOCK for a clickable
+    add-to-cart next to an in-stock label ("Online auf Lager"), which beats a stale OutOfStock.
+    """
+    view = view_of(page)
+    if view.visible_out_of_stock:
+        return Availability.OUT_OF_STOCK
+    return Availability.IN_STOCK if view.visible_in_stock else None
+
+
+def visible_price(page: Page) -> Decimal | None:
+    """The selling price the visible page shows (buy box, else near the h1), or None."""
+    price = view_of(page).price
+    return price[0] if price is not None else None
 
 
 def view_of(page: Page) -> PageView:
@@ -210,8 +236,7 @@ def view_of(page: Page) -> PageView:
 
 def in_unrelated_block(element: HtmlElement, *, page: Page) -> bool:
     """True inside related-products, carousel, "customers also bought" and similar blocks."""
-    unrelated = view_of(page).unrelated
-    return bool(unrelated) and any(node in unrelated for node in _self_and_ancestors(element))
+    return view_of(page).in_unrelated(element)
 
 
 @dataclass(eq=False)
@@ -221,30 +246,46 @@ class PageView:
     page: Page
 
     @cached_property
-    def unrelated(self) -> set[HtmlElement]:
-        """Related-products, carousel and similar blocks."""
-        return set(self.page.names.find(*UNRELATED_NEEDLES))
+    def _within(self) -> dict[HtmlElement, tuple[bool, bool]]:
+        """Memo per element: (inside an unrelated block, inside an unrelated block or chrome)."""
+        return {}
 
-    @cached_property
-    def chrome(self) -> set[HtmlElement]:
-        """Header, footer, navigation and mini-cart blocks."""
-        named = self.page.names.find("header", "footer", "nav", "menu", "minicart", "mini-cart")
-        found = {e for e in named if _CHROME_TOKENS.intersection(_names(e).lower().split())}
-        found.update(
-            e for e in self.page.tree.iter("header", "footer", "nav") if _is_site_chrome(e)
-        )
-        return found
+    def _inside(self, element: HtmlElement) -> tuple[bool, bool]:
+        """Whether `element` is in an unrelated-products block, and whether in one or in chrome.
+
+        Walks up to the nearest ancestor already known and fills the memo on the way back, so
+        many candidates under the same blocks cost one walk.
+        """
+        memo = self._within
+        path: list[HtmlElement] = []
+        node: HtmlElement | None = element
+        known: tuple[bool, bool] = (False, False)
+        while node is not None:
+            if (found := memo.get(node)) is not None:
+                known = found
+                break
+            path.append(node)
+            node = node.getparent()
+        for node in reversed(path):
+            unrelated, chrome = _own_verdict(node)
+            known = (known[0] or unrelated, known[1] or unrelated or chrome)
+            memo[node] = known
+        return known
+
+    def in_unrelated(self, element: HtmlElement) -> bool:
+        """True inside related-products, carousel and similar blocks."""
+        return self._inside(element)[0]
 
     def excluded(self, element: HtmlElement) -> bool:
         """True for elements in unrelated blocks or in the site chrome."""
-        blocked = self.unrelated | self.chrome
-        return any(node in blocked for node in _self_and_ancestors(element))
+        # Walking ancestors is far cheaper than indexing every such block of the page.
+        return self._inside(element)[1]
 
     @cached_property
     def h1(self) -> str | None:
         """Text of the first h1 that reads like a name (not empty, not a whole paragraph)."""
-        for element in self.page.tree.iter("h1"):
-            text = visible_text(element)
+        for element in self.page.elements("h1"):
+            text = heading_text(element)
             if 2 <= len(text) <= 300 and not self.excluded(element):
                 return text
         return None
@@ -260,8 +301,9 @@ class PageView:
         ]
         labelled = [
             e
-            for e in select(_BUTTONS, self.page.tree)
-            if isinstance(e, HtmlElement) and _labelled_cart(e)
+            for e in self.page.elements("button", "input")
+            if (e.tag == "button" or (e.get("type") or "").lower() in ("submit", "button"))
+            and _labelled_cart(e)
         ]
         seen: set[HtmlElement] = set()
         found = []
@@ -282,8 +324,8 @@ class PageView:
         """Where the product's own offer is: its add-to-cart button, else its h1."""
         if self.buttons:
             return self.buttons[0]
-        h1 = self.page.tree.find(".//h1")
-        return h1 if isinstance(h1, HtmlElement) else None
+        h1s = self.page.elements("h1")
+        return h1s[0] if h1s else None
 
     @cached_property
     def price_elements(self) -> list[HtmlElement]:
@@ -313,7 +355,12 @@ class PageView:
         if "itemprop" not in self.page.text and "itemProp" not in self.page.text:
             return []
         found = select(_ITEMPROP_PRICE, self.page.tree)
-        return [e for e in found if isinstance(e, HtmlElement) and not self.excluded(e)]
+        # Hidden ones are a list of every size's or seller's offer, not the one shown.
+        return [
+            e
+            for e in found
+            if isinstance(e, HtmlElement) and not self.excluded(e) and not _hidden(e)
+        ]
 
     def _nearest_first(self, elements: list[HtmlElement]) -> list[HtmlElement]:
         """`elements` ordered by how close their common ancestor with the anchor is."""
@@ -335,7 +382,7 @@ class PageView:
             value = element.get(attribute)
             if value and (amount := structured_amount(value, page=self.page)) is not None:
                 return amount, None
-        text = price_text(element)
+        text = price_text(_without_reference_prices(element))
         if not text or len(text) > 40 or _NOT_SELLING_TEXT.search(text):
             return None
         if len(_NUMBER_GROUP.findall(text)) != 1:
@@ -346,15 +393,20 @@ class PageView:
     @cached_property
     def stock_labels(self) -> list[str]:
         """Short visible texts of availability/stock elements outside excluded blocks."""
-        labels = []
+        labels: list[str] = []
         for element in self.page.names.find(*_STOCK_NEEDLES):
             if element.tag in ("script", "style", "body", "html") or len(element) > 8:
                 continue
             if _hidden(element) or self.excluded(element):
                 continue
             text = visible_text(element)
-            if text and len(text) <= _MAX_LABEL and not _OTHER_CHANNEL.search(text):
-                labels.append(text)
+            # A stock box often holds a headline and more (a price): read its parts then.
+            parts = [text] if len(text) <= _MAX_LABEL else [visible_text(c) for c in element[:8]]
+            labels.extend(
+                part
+                for part in parts
+                if part and len(part) <= _MAX_LABEL and not _OTHER_CHANNEL.search(part)
+            )
         return labels
 
     @cached_property
@@ -367,6 +419,16 @@ class PageView:
         if any(not _disabled(button) for button in self.buttons):
             return False  # a clickable add-to-cart outweighs stock labels (often templates)
         return any(_says_out_of_stock(label) for label in self.stock_labels)
+
+    @cached_property
+    def visible_in_stock(self) -> bool:
+        """True when a clickable add-to-cart sits with a stock label saying in stock."""
+        if self.visible_out_of_stock or not any(not _disabled(b) for b in self.buttons):
+            return False
+        return any(
+            IN_STOCK_TEXT.search(label) and not OUT_OF_STOCK_TEXT.search(label)
+            for label in self.stock_labels
+        )
 
     @cached_property
     def availability(self) -> Availability | None:
@@ -413,9 +475,25 @@ def strip_site_name(title: str, *, page: Page) -> str:
     site_words = _site_words(page)
     segments = [s for s in _TITLE_SEPARATORS.split(" ".join(title.split())) if s.strip()]
     kept = [s for s in segments if not _names_site(s, site_words)]
-    if len(kept) == len(segments):
-        return " ".join(title.split())
+    if not kept:
+        kept = segments
+    # Shop titles end the product name with a call to buy ("... online kaufen | OTTO").
+    kept[-1] = _BUY_SUFFIX.sub("", kept[-1]).strip() or kept[-1]
     return " - ".join(s.strip() for s in kept)
+
+
+def heading_text(element: HtmlElement) -> str:
+    """A heading's visible text without footnote marks and counters (`<sup>1</sup>`).
+
+    Shops put a footnote number or a badge digit after the name; it is no part of the name.
+    """
+    marks = [sup for sup in element.iter("sup") if _FOOTNOTE_MARK.match(sup.text_content())]
+    if not marks:
+        return visible_text(element)
+    heading = copy.deepcopy(element)
+    for sup in [s for s in heading.iter("sup") if _FOOTNOTE_MARK.match(s.text_content())]:
+        sup.drop_tree()  # keeps the text that follows the mark
+    return visible_text(heading)
 
 
 def _site_words(page: Page) -> set[str]:
@@ -429,8 +507,12 @@ def _site_words(page: Page) -> set[str]:
 
 
 def _names_site(segment: str, site_words: set[str]) -> bool:
+    """True for a short segment naming the shop ("at Lidl UK", "vidaXL.it"), not for a product
+    name that merely contains it ("vidaXL Convex Mirror 30 cm" on vidaxl.it)."""
     squashed = _squash(segment)
-    return bool(squashed) and any(word in squashed for word in site_words)
+    return bool(squashed) and any(
+        word in squashed and len(squashed) <= len(word) + _SITE_SEGMENT_SLACK for word in site_words
+    )
 
 
 def _squash(text: str) -> str:
@@ -467,11 +549,33 @@ def price_text(element: HtmlElement) -> str:
         return ""
     # Markup splits prices into pieces ("99 <span>.</span> 99"): glue digits to separators.
     joined = _SPLIT_SEPARATOR.sub(r"\1", "".join(parts))
-    sups = element.findall(".//sup")
+    # Cents set apart: "10<sup>99</sup>" or "<span class=integer>10</span><span class=decimal>99".
+    sups = element.findall(".//sup") or [
+        d for d in element.iterdescendants() if _CENTS_NAME.search(d.get("class") or "")
+    ]
     if sups and (cents := (sups[-1].text or "").strip()).isdigit() and len(cents) == 2:
         head = joined[: joined.rfind(cents)].rstrip(",. ")
         joined = f"{head},{cents}" if "." in head else f"{head}.{cents}"
     return " ".join(joined.split())
+
+
+def _without_reference_prices(element: HtmlElement) -> HtmlElement:
+    """`element`, or a copy without its struck-through, old and discount children.
+
+    A price box often holds the old price next to the selling one ("189 TL 159 TL"); only the
+    selling one is read.
+    """
+
+    def is_reference(node: HtmlElement) -> bool:
+        return node.tag in _STRUCK_TAGS or bool(_NOT_SELLING.search(_names(node)))
+
+    if len(element) == 0 or not any(is_reference(d) for d in element.iterdescendants()):
+        return element
+    cleaned = copy.deepcopy(element)
+    for node in [d for d in cleaned.iterdescendants() if is_reference(d)]:
+        if node.getparent() is not None:
+            node.drop_tree()  # keeps the text that follows it
+    return cleaned
 
 
 def _disabled(element: HtmlElement) -> bool:
@@ -494,12 +598,35 @@ def button_reference(page: Page) -> str | None:
 
 def _labelled_cart(element: HtmlElement) -> bool:
     """True for a button whose short label says add to cart / buy now."""
-    text = element.get("value") if element.tag == "input" else visible_text(element)
+    if element.tag == "input":
+        text = element.get("value")
+        return bool(text and len(text) < 60 and _ADD_TO_CART_TEXT.search(text))
+    # text_content() is one C call; the script-free text is read only for likely labels.
+    rough = element.text_content()
+    if len(rough) > 4_000:
+        return False
+    rough = " ".join(rough.split())
+    if len(rough) >= 200 or not _ADD_TO_CART_TEXT.search(rough):
+        return False
+    text = visible_text(element)
     return bool(text and len(text) < 60 and _ADD_TO_CART_TEXT.search(text))
 
 
+def _own_verdict(node: HtmlElement) -> tuple[bool, bool]:
+    """Whether `node` itself is an unrelated-products block and whether it is site chrome."""
+    names = _names(node).lower()
+    if not names:
+        return False, node.tag in _CHROME_TAGS and _is_site_chrome(node)
+    unrelated = _UNRELATED_NAME.search(names) is not None
+    named_chrome = not _CHROME_TOKENS.isdisjoint(names.split())
+    return unrelated, (named_chrome or node.tag in _CHROME_TAGS) and _is_site_chrome(node)
+
+
 def _is_site_chrome(element: HtmlElement) -> bool:
-    """True for a header/footer/nav that belongs to the site, not to the product."""
+    """True for a header/footer/nav that belongs to the site, not to the product.
+
+    One inside `<main>` or `<article>` is the product's own (a product header holds the h1).
+    """
     return not any(a.tag in ("main", "article") for a in element.iterancestors())
 
 

@@ -16,7 +16,7 @@ import lxml.etree
 from lxml.html import HtmlElement
 
 from pricewatch.adapters.scraping.fields import Fields
-from pricewatch.adapters.scraping.generic.heuristics import in_unrelated_block
+from pricewatch.adapters.scraping.generic.heuristics import heading_text, in_unrelated_block
 from pricewatch.adapters.scraping.generic.schema import (
     PageHints,
     choose_product,
@@ -28,8 +28,7 @@ from pricewatch.adapters.scraping.page import Page, select, visible_text
 NAME = "microdata"
 # Properties that make an item some other thing's list entry, not the page's product.
 _LISTED = frozenset({"itemlistelement", "isrelatedto", "issimilarto", "isaccessoryorsparepartfor"})
-_PROPERTIES = lxml.etree.XPath("//*[@itemprop]")
-_SCOPES = lxml.etree.XPath("//*[@itemscope]")
+_MARKED = lxml.etree.XPath("//*[@itemprop or @itemscope]")
 _URL_ATTRIBUTE = {
     "a": "href",
     "area": "href",
@@ -44,6 +43,7 @@ _URL_ATTRIBUTE = {
     "object": "data",
 }
 _MAX_DEPTH = 8
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def parse(page: Page, *, hints: PageHints) -> Fields:
@@ -69,15 +69,17 @@ class _Reader:
         self.page = page
         self.owned: dict[HtmlElement, list[HtmlElement]] = defaultdict(list)
         self.orphans: list[HtmlElement] = []
-        for element in select(_PROPERTIES, page.tree):
-            if isinstance(element, HtmlElement):
+        # Properties and scopes in one walk of the tree.
+        marked = [e for e in select(_MARKED, page.tree) if isinstance(e, HtmlElement)]
+        self.scopes = [e for e in marked if e.get("itemscope") is not None]
+        for element in marked:
+            if element.get("itemprop") is not None:
                 owner = _owner(element)
                 (self.owned[owner] if owner is not None else self.orphans).append(element)
 
     def top_level(self) -> list[HtmlElement]:
         """Items that are not a property of another item, in document order."""
-        scopes = [s for s in select(_SCOPES, self.page.tree) if isinstance(s, HtmlElement)]
-        return [s for s in scopes if s.get("itemprop") is None or _owner(s) is None]
+        return [s for s in self.scopes if s.get("itemprop") is None or _owner(s) is None]
 
     def item(self, scope: HtmlElement, *, depth: int = 0) -> dict[str, Any]:
         """One item as a JSON-LD-like dict: {"@type": ..., "name": ..., "offers": {...}}."""
@@ -118,6 +120,8 @@ class _Reader:
             return element.get("datetime", "")
         if element.get("content") is not None:
             return element.get("content", "")
+        if element.tag in _HEADINGS:
+            return heading_text(element)  # a name without its footnote mark
         return visible_text(element)
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pricewatch.adapters.scraping.fields import Fields
 from pricewatch.adapters.scraping.generic.amount import iso_currency, structured_amount
-from pricewatch.adapters.scraping.page import Page
+from pricewatch.adapters.scraping.page import Page, visible_text
 from pricewatch.domain.snapshot import Availability
 
 PRODUCT_TYPES = frozenset(
@@ -107,16 +107,26 @@ def _candidates_in(data: dict[str, Any], *, depth: int) -> Iterator[dict[str, An
     if types & PRODUCT_TYPES:
         yield data
         return
-    if types & OFFER_TYPES and not isinstance(_get(data, "itemoffered"), dict):
+    if types & OFFER_TYPES and not _offers_an_item(data):
         yield data
         return
     if depth > 3:
         return
-    for key in _ENTITY_KEYS:
+    # An Offer wrapping its product (itemOffered) and a WebPageElement holding offers open up.
+    keys = _ENTITY_KEYS if types & OFFER_TYPES else (*_ENTITY_KEYS, "offers")
+    for key in keys:
         value = _get(data, key)
         for inner in value if isinstance(value, list) else [value]:
             if isinstance(inner, dict):
                 yield from _candidates_in(inner, depth=depth + 1)
+
+
+def _offers_an_item(offer: dict[str, Any]) -> bool:
+    """True when an Offer names the product it sells (itemOffered as an object or a list)."""
+    item = _get(offer, "itemoffered")
+    return isinstance(item, dict) or (
+        isinstance(item, list) and any(isinstance(i, dict) for i in item)
+    )
 
 
 def _get(data: dict[str, Any], key: str) -> Any:
@@ -142,7 +152,8 @@ class PageHints:
         urls = {url_key(page.url)}
         if page.canonical_url:
             urls.add(url_key(page.canonical_url))
-        titles = [page.meta.get("og:title"), page.xpath_text("(//h1)[1]")]
+        h1 = next(iter(page.elements("h1")), None)
+        titles = [page.meta.get("og:title"), visible_text(h1) if h1 is not None else None]
         return cls(
             urls=frozenset(urls), titles=tuple(simplify(t) for t in titles if t and simplify(t))
         )
@@ -177,14 +188,7 @@ def _score(product: dict[str, Any], *, hints: PageHints) -> int:
     urls = {product.get("url"), product.get("@id")}
     if any(isinstance(u, str) and u.strip() and url_key(u) in hints.urls for u in urls):
         score += 4
-    name = product.get("name")
-    if (
-        isinstance(name, str)
-        and (simple := simplify(name))
-        and any(
-            simple == t or (len(simple) > 8 and (simple in t or t in simple)) for t in hints.titles
-        )
-    ):
+    if _matching_name(product, hints=hints) is not None:
         score += 2
     if any(offer.get("price") or offer.get("lowprice") for offer in offers_of(product)):
         score += 1
@@ -230,7 +234,7 @@ def _first_offer_value(product: dict[str, Any], key: str) -> Any:
 def _fields_of(product: dict[str, Any], *, page: Page, hints: PageHints) -> Fields:
     """Fields of one product without looking at its variants."""
     found = Fields(
-        title=_title(product),
+        title=_title(product, hints=hints),
         brand=_name_of(product.get("brand")) or _name_of(product.get("manufacturer")),
         gtin=_gtin(product),
         category=_category(product.get("category")),
@@ -243,9 +247,29 @@ def _fields_of(product: dict[str, Any], *, page: Page, hints: PageHints) -> Fiel
     return found
 
 
-def _title(product: dict[str, Any]) -> str | None:
-    name = _text(product.get("name"))
+def _title(product: dict[str, Any], *, hints: PageHints) -> str | None:
+    """The product's name; of several (microdata repeats names), the one the page shows."""
+    name = _matching_name(product, hints=hints) or _text(product.get("name"))
     return " ".join(html.unescape(name).split()) or None if name else None
+
+
+def _matching_name(product: dict[str, Any], *, hints: PageHints) -> str | None:
+    """The product's name (or one of its names) that matches the page's h1 or og:title."""
+    raw = product.get("name")
+    names = [_text(n) for n in raw] if isinstance(raw, list) else [_text(raw)]
+    simple_names = [(n, simplify(n)) for n in names if n]
+    for exact in (True, False):
+        for name, simple in simple_names:
+            if any(_same_title(simple, t, exact=exact) for t in hints.titles):
+                return name
+    return None
+
+
+def _same_title(simple: str, title: str, *, exact: bool) -> bool:
+    """Equal titles, or (not `exact`) one holding the other (a site name or brand added)."""
+    if exact or len(simple) <= 8:
+        return simple == title
+    return simple in title or title in simple
 
 
 def offers_of(product: dict[str, Any]) -> list[dict[str, Any]]:
@@ -274,7 +298,7 @@ def _read_offers(found: Fields, product: dict[str, Any], *, page: Page, hints: P
     priced = [(o, _offer_price(o, page=page)) for o in offers]
     priced = [(o, p) for o, p in priced if p[0] is not None]
     if priced:
-        offer, (price, currency) = _best_offer(priced, hints=hints)
+        offer, (price, currency) = _best_offer(priced, page=page, hints=hints)
         found.price, found.currency = price, currency
         found.availability = availability_of(offer.get("availability"))
         found.shipping_cost = _shipping(offer, page=page)
@@ -292,13 +316,36 @@ def _read_offers(found: Fields, product: dict[str, Any], *, page: Page, hints: P
 
 
 def _best_offer(
-    priced: list[tuple[dict[str, Any], tuple[Decimal | None, str | None]]], *, hints: PageHints
+    priced: list[tuple[dict[str, Any], tuple[Decimal | None, str | None]]],
+    *,
+    page: Page,
+    hints: PageHints,
 ) -> tuple[dict[str, Any], tuple[Decimal | None, str | None]]:
-    """The offer for the page's URL, else the first one with a price."""
+    """The offer the page shows: the buy box's price, the page's URL, else the lowest in stock.
+
+    Offers with several prices (sizes, sellers, a low/high range) are settled by the price the
+    visible buy box shows when it is one of them; that reading is costly, so only done then.
+    """
+    amounts = {price[0] for _, price in priced}
+    if len(amounts) > 1:
+        # Imported here: the DOM layer is heavy and most pages never need it.
+        from pricewatch.adapters.scraping.generic.heuristics import visible_price
+
+        shown = visible_price(page)
+        for offer, price in priced:
+            if shown is not None and price[0] == shown:
+                return offer, price
     for offer, price in priced:
         url = offer.get("url")
         if isinstance(url, str) and url.strip() and url_key(url) in hints.urls:
             return offer, price
+    if len(amounts) > 1:
+        in_stock = [
+            item
+            for item in priced
+            if availability_of(item[0].get("availability")) is not Availability.OUT_OF_STOCK
+        ]
+        return min(in_stock or priced, key=lambda item: item[1][0] or Decimal(0))
     return priced[0]
 
 
