@@ -516,9 +516,12 @@ def test_product_urls_take_kinds_in_turn(shop: DemoShop) -> None:
     )
 
 
-def test_session_fixture_serves_the_shop(demo_shop: str) -> None:
-    with httpx.Client(base_url=demo_shop) as http:
+def test_session_fixture_serves_the_shop(demo_shop: DemoShop) -> None:
+    before = demo_shop.state(demo_shop.catalog.products[0])
+    with httpx.Client(base_url=demo_shop.base_url) as http:
         assert http.get("/").status_code == 200
+    # The session shop's clock is stopped, so every test sees the same prices.
+    assert demo_shop.state(demo_shop.catalog.products[0]) == before
 
 
 # --- lifecycle ------------------------------------------------------------------------------
