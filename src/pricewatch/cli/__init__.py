@@ -288,12 +288,12 @@ def _demo_settings(settings: Settings) -> Settings:
 
 def _snapshot_table(snapshots: Sequence[ProductSnapshot]) -> Table:
     table = Table(title=f"{len(snapshots)} snapshots", title_justify="left")
-    table.add_column("product", no_wrap=True, max_width=44, overflow="ellipsis")
+    table.add_column("product", no_wrap=True, max_width=40, overflow="ellipsis")
     table.add_column("reference", no_wrap=True)
     table.add_column("price", justify="right", no_wrap=True)
     table.add_column("stock", no_wrap=True)
     table.add_column("via", no_wrap=True)
-    table.add_column("status", overflow="fold")
+    table.add_column("status", min_width=12, overflow="fold")
     for s in snapshots:
         reason = failure_reason(s)
         table.add_row(
