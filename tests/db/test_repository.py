@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from pricewatch.adapters.db import prepared
 from pricewatch.adapters.db import repository as repo
 from pricewatch.adapters.db.tables import (
     DEFAULT_CHECK_INTERVAL,
@@ -194,6 +196,40 @@ def test_specs_are_upserted(session: Session) -> None:
         snapshot=make_snapshot(at=T0 + minutes(1), specs={"colour": "green", "weight": "2 kg"}),
     )
     assert _specs(session, pid) == {"colour": "green", "size": "M", "weight": "2 kg"}
+
+
+def test_an_unchanged_page_costs_four_statements(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images, specs = ("https://i/a", "https://i/b"), {"colour": "red"}
+    repo.save_snapshot(session=session, snapshot=make_snapshot(images=images, specs=specs))
+    # An older snapshot adds its image at the end: the newest list stays in front.
+    repo.save_snapshot(
+        session=session, snapshot=make_snapshot(at=T0 - minutes(1), images=("https://i/z",))
+    )
+    statements: list[str] = []
+    real_run = prepared._run
+
+    def spy(connection: Any, sql: str, params: Any, *, many: bool) -> Any:
+        statements.append(sql.split("(")[0].split(" WHERE")[0])
+        return real_run(connection, sql, params, many=many)
+
+    monkeypatch.setattr(prepared, "_run", spy)
+    newer = make_snapshot(at=T0 + minutes(1), images=images, specs=specs, price="18.00")
+    result = repo.save_snapshot(session=session, snapshot=newer)
+    assert (result.price_rows, result.logs) == (1, 1)
+    assert not [s for s in statements if "product_images" in s or "product_specs" in s]
+    assert len(statements) == 4
+    pid = result.product_ids[0]
+    assert pid is not None
+    assert _images(session, pid) == [("https://i/a", 0), ("https://i/b", 1), ("https://i/z", 2)]
+
+    statements.clear()
+    changed = make_snapshot(at=T0 + minutes(2), images=("https://i/b",), specs={"colour": "blue"})
+    repo.save_snapshot(session=session, snapshot=changed)
+    assert [s for s in statements if "product_images" in s]
+    assert _images(session, pid) == [("https://i/b", 0), ("https://i/a", 1), ("https://i/z", 2)]
+    assert _specs(session, pid) == {"colour": "blue"}
 
 
 def test_out_of_stock_without_price_writes_a_stock_row(session: Session) -> None:

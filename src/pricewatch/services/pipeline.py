@@ -3,6 +3,11 @@
 A database failure never loses an observation and never stops a run: what could not be written
 goes to the local spool (`settings.spool_path`), and `replay_spool` writes it back later. Writes
 are idempotent, so a snapshot that was in fact committed before the failure is not duplicated.
+
+A run keeps one session, and on its own engine one connection, for all its units of work (each
+still one transaction, committed): checking a connection out of the pool for every snapshot cost
+more than saving it (a ping round trip on PostgreSQL). A connection found dead when a unit starts
+(the server restarted while the run was scraping) is replaced once, which idempotence makes safe.
 """
 
 from __future__ import annotations
@@ -14,15 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from pricewatch.adapters.db import repository
-from pricewatch.adapters.db.engine import (
-    UnsupportedDatabaseError,
-    engine_from_settings,
-    session_factory,
-)
+from pricewatch.adapters.db.engine import UnsupportedDatabaseError, engine_from_settings
 from pricewatch.adapters.db.repository import SaveResult
 from pricewatch.adapters.db.spool import Spool, SpoolEntry
 from pricewatch.config import Settings
@@ -110,12 +112,12 @@ def persist_snapshots(
     """
     spool = Spool(settings.spool_path)
     tally = _Tally()
-    with _sessions(settings, sessions) as (factory, startup_error):
+    with _units(settings, sessions) as (units, startup_error):
         chunks = _chunks(snapshots, max(1, batch_size))
-        if startup_error is not None:
-            _spool_rest(spool, tally, chunks, startup_error)
+        if units is None:
+            _spool_rest(spool, tally, chunks, startup_error or "no database")
         else:
-            _persist_chunks(factory, spool, tally, chunks)
+            _persist_chunks(units, spool, tally, chunks)
     return PersistReport(
         saved=tally.saved,
         products_created=tally.result.products_created,
@@ -127,11 +129,11 @@ def persist_snapshots(
 
 
 def _persist_chunks(
-    factory: SessionFactory, spool: Spool, tally: _Tally, chunks: Iterator[list[ProductSnapshot]]
+    units: _Units, spool: Spool, tally: _Tally, chunks: Iterator[list[ProductSnapshot]]
 ) -> None:
     for chunk in chunks:
         try:
-            tally.result += _save_with_retries(factory, chunk)
+            tally.result += units.save(chunk)
             tally.saved += len(chunk)
         except sa_exc.SQLAlchemyError as exc:
             unavailable = is_unavailable(exc)
@@ -155,20 +157,55 @@ def _spool(spool: Spool, tally: _Tally, chunk: list[ProductSnapshot], reason: st
     tally.spooled += [SpooledSnapshot(url=s.url, reason=reason) for s in chunk]
 
 
-def _save_with_retries(factory: SessionFactory, chunk: Sequence[ProductSnapshot]) -> SaveResult:
-    """One unit of work, retried on deadlocks and serialization failures."""
-    for attempt in itertools.count(1):
-        with factory() as session:
+class _Units:
+    """Runs units of work, one transaction each, on one session kept for the whole run."""
+
+    def __init__(self, factory: SessionFactory | None, engine: Engine | None) -> None:
+        self._factory = factory
+        self._engine = engine
+        self._session: Session | None = None
+        self._connection: Connection | None = None
+
+    def save(self, chunk: Sequence[ProductSnapshot]) -> SaveResult:
+        """One unit of work, retried on deadlocks, serialization failures and a dead connection."""
+        for attempt in itertools.count(1):
             try:
-                return process_batch(chunk, session=session)
+                return process_batch(chunk, session=self._session or self._open())
             except sa_exc.DBAPIError as exc:
-                if attempt >= ATTEMPTS or not _retryable(exc):
+                if exc.connection_invalidated:
+                    self.close()
+                if attempt >= ATTEMPTS or not _retryable(exc, attempt):
                     raise
-        time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
+                lost = exc.connection_invalidated
+            if not lost:  # give the other transaction time to finish
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _open(self) -> Session:
+        if self._engine is not None:
+            self._connection = self._engine.connect()
+            self._session = Session(bind=self._connection, expire_on_commit=False)
+        else:
+            assert self._factory is not None
+            self._session = self._factory()
+        return self._session
+
+    def close(self) -> None:
+        """Release the session (and the connection this runner opened)."""
+        session, connection = self._session, self._connection
+        self._session = self._connection = None
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            if connection is not None:
+                connection.close()
 
 
-def _retryable(exc: sa_exc.DBAPIError) -> bool:
+def _retryable(exc: sa_exc.DBAPIError, attempt: int) -> bool:
+    if exc.connection_invalidated:
+        # Once: a connection that died while idle; a database that is down fails again.
+        return attempt == 1
     return getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
 
 
@@ -187,26 +224,30 @@ def describe_error(exc: BaseException) -> str:
 
 
 @contextmanager
-def _sessions(
+def _units(
     settings: Settings, given: SessionFactory | None
-) -> Iterator[tuple[SessionFactory, str | None]]:
-    """The session factory to use (and an error when the configured database cannot be used)."""
+) -> Iterator[tuple[_Units | None, str | None]]:
+    """The runner of units of work, or None and why when the configured database is unusable."""
     if given is not None:
-        yield given, None
+        units = _Units(given, None)
+        try:
+            yield units, None
+        finally:
+            units.close()
         return
     try:
         engine = engine_from_settings(settings)
     except (sa_exc.SQLAlchemyError, UnsupportedDatabaseError, OSError) as exc:
-        yield _no_sessions, f"database unusable: {describe_error(exc)}"
+        yield None, f"database unusable: {describe_error(exc)}"
         return
+    units = _Units(None, engine)
     try:
-        yield session_factory(engine), None
+        yield units, None
     finally:
-        engine.dispose()
-
-
-def _no_sessions() -> Session:
-    raise AssertionError("no database")
+        try:
+            units.close()
+        finally:
+            engine.dispose()
 
 
 def replay_spool(
@@ -216,15 +257,16 @@ def replay_spool(
     spool = Spool(settings.spool_path)
     replayed = price_rows = 0
     errors: list[str] = []
-    with _sessions(settings, sessions) as (factory, startup_error), spool.replay() as replay:
+    with _units(settings, sessions) as (units, startup_error), spool.replay() as replay:
         entries = replay.entries
-        if startup_error is not None:
-            errors.append(startup_error)
+        if units is None:
+            errors.append(startup_error or "no database")
             entries = []
         for chunk in _chunks(entries, max(1, batch_size)):
             snapshots = [line.entry.snapshot for line in chunk if line.entry is not None]
             try:
-                result = _save_with_retries(factory, snapshots)
+                assert units is not None
+                result = units.save(snapshots)
             except sa_exc.SQLAlchemyError as exc:
                 errors.append(describe_error(exc))
                 if is_unavailable(exc):

@@ -83,6 +83,10 @@ class Product(Base):
         Integer, default=DEFAULT_CHECK_INTERVAL, server_default=str(DEFAULT_CHECK_INTERVAL)
     )
     next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    #: Digests of the image list and of the specs of the newest snapshot applied to the product,
+    #: so that saving an unchanged page skips reading and writing its images and specs (`writes`).
+    images_digest: Mapped[str | None] = mapped_column(String(32))
+    specs_digest: Mapped[str | None] = mapped_column(String(32))
 
     images: Mapped[list[ProductImage]] = relationship(
         order_by="ProductImage.position", passive_deletes=True, cascade="all, delete-orphan"

@@ -56,6 +56,8 @@ def _products() -> None:
         sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("check_interval", sa.Integer(), server_default="21600", nullable=False),
         sa.Column("next_check_at", pwtypes.UtcDateTime(), nullable=True),
+        sa.Column("images_digest", sa.String(length=32), nullable=True),
+        sa.Column("specs_digest", sa.String(length=32), nullable=True),
         sa.CheckConstraint("check_interval > 0", name=op.f("ck_products_check_interval_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
         sa.UniqueConstraint("source", "reference", name=op.f("uq_products_source_reference")),
