@@ -8,6 +8,7 @@ working directory. Values are validated when `load_settings()` runs, at start-up
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -94,6 +95,44 @@ class DbSettings(BaseModel):
     busy_timeout: float = Field(default=30.0, gt=0)
 
 
+class JobsSettings(BaseModel):
+    """How background jobs run (`PW_JOBS_*`)."""
+
+    #: Items of a catalog-wide job fetched at once.
+    concurrency: int = Field(default=4, ge=1, le=256)
+    #: Hard limit on one run of a job, in seconds.
+    time_limit: float = Field(default=6 * 3600.0, gt=0)
+    #: Seconds between lease renewals of a running job.
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    #: Seconds between two looks at a running job's cancel flag (bounds the cancel latency).
+    cancel_poll_seconds: float = Field(default=1.0, gt=0)
+    #: A running job silent for this long is taken to have lost its worker.
+    stale_after_seconds: float = Field(default=120.0, gt=0)
+    #: Runs of a job that failed for a transient reason (database or broker down), in all.
+    max_attempts: int = Field(default=3, ge=1)
+    retry_base_seconds: float = Field(default=2.0, ge=0)
+    retry_cap_seconds: float = Field(default=300.0, ge=0)
+    #: Lease of a per-product lock; outlives any one fetch, so only a dead holder loses it.
+    lock_ttl_seconds: float = Field(default=300.0, gt=0)
+
+    @property
+    def lock_ttl(self) -> timedelta:
+        """`lock_ttl_seconds` as a timedelta."""
+        return timedelta(seconds=self.lock_ttl_seconds)
+
+
+class WorkerSettings(BaseModel):
+    """How `pricewatch worker` runs (`PW_WORKER_*`)."""
+
+    #: Jobs run at once by one worker process (Huey worker threads or processes).
+    workers: int = Field(default=2, ge=1, le=64)
+    worker_type: Literal["thread", "process"] = "thread"
+    #: Seconds a stopping worker waits for its jobs to hand themselves back.
+    shutdown_timeout: float = Field(default=15.0, ge=0)
+    #: Deliveries of a task whose job could not even be claimed (database down).
+    claim_attempts: int = Field(default=5, ge=1)
+
+
 class RunSettings(BaseModel):
     """`pricewatch run` behaviour."""
 
@@ -115,6 +154,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("pricewatch")))
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db: DbSettings = Field(default_factory=DbSettings)
+    #: The job queue: unset or a SQLite path -> embedded Huey queue; redis:// or amqp:// -> Celery.
+    broker_url: str | None = None
+    jobs: JobsSettings = Field(default_factory=JobsSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     run: RunSettings = Field(default_factory=RunSettings)

@@ -15,7 +15,16 @@ from pricewatch.cli.db import db_app
 
 from .conftest import make_snapshot, settings_for
 
-TABLES = {"products", "price_history", "product_images", "product_specs", "scraping_logs"}
+TABLES = {
+    "products",
+    "price_history",
+    "product_images",
+    "product_specs",
+    "scraping_logs",
+    "jobs",
+    "job_events",
+    "product_locks",
+}
 
 
 def _tables(url: str) -> set[str]:

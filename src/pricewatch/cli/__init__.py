@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from pricewatch import __version__
 from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.db import db_app
+from pricewatch.cli.jobs import jobs_app
+from pricewatch.cli.worker import enqueue, schedule, worker
 from pricewatch.config import Settings, load_settings
 from pricewatch.domain.snapshot import ProductSnapshot
 from pricewatch.services import database, pipeline, runlist
@@ -43,6 +45,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(jobs_app, name="jobs")
+app.command()(worker)
+app.command()(enqueue)
+app.command()(schedule)
 err = Console(stderr=True)
 
 OutputFormat = Literal["json", "jsonl"]

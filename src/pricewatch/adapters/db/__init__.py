@@ -1,1 +1,5 @@
 """The database adapter: tables, engine, repository functions, migrations runner and spool."""
+
+# Registers the job tables on the shared MetaData, so migrations and drift checks see them
+# wherever only `tables.Base` is imported (the Alembic environment does that).
+from pricewatch.adapters.db import job_tables as job_tables

@@ -1,0 +1,107 @@
+"""`pricewatch worker`, `enqueue` and `schedule`: run background jobs and hand work to them.
+
+The functions are registered on the main app by `pricewatch.cli` (`app.command()(worker)`...).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from pricewatch.adapters.db.engine import redact
+from pricewatch.cli.jobs import describe_created, err, failures, job_services, load, out
+from pricewatch.domain.job import ItemFilter
+from pricewatch.services import database, jobs
+from pricewatch.worker.engines import engine_for
+from pricewatch.worker.huey_engine import HueyWorker
+
+_Names = Annotated[list[str] | None, typer.Option(help="Repeat for several.")]
+
+
+def worker(
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, max=64, help="Jobs run at once.")
+    ] = None,
+    processes: Annotated[
+        bool, typer.Option("--processes", help="Worker processes instead of threads.")
+    ] = False,
+) -> None:
+    """Run background jobs from the queue until Ctrl-C or SIGTERM (running jobs hand back)."""
+    settings = load()
+    with failures(settings):
+        database.prepare(settings)
+        engine = engine_for(settings)
+    config = engine.worker
+    if workers is not None or processes:
+        kind = "process" if processes else config.worker_type
+        engine.worker = config.model_copy(
+            update={"workers": workers or config.workers, "worker_type": kind}
+        )
+    try:
+        consumer = HueyWorker(engine)
+        out.print(
+            f"Worker: {engine.worker.workers} {engine.worker.worker_type}(s) on the queue "
+            f"{engine.path}, database {redact(settings.database_url)}. Ctrl-C stops."
+        )
+        consumer.run()
+    finally:
+        engine.close()
+    out.print("Worker stopped; unfinished jobs went back to the queue.")
+
+
+def enqueue(
+    urls: Annotated[list[str] | None, typer.Argument(help="Product page URLs to check.")] = None,
+    all_products: Annotated[
+        bool, typer.Option("--all", help="One job checking every tracked product (see filters).")
+    ] = False,
+    source: _Names = None,
+    category: _Names = None,
+    product: Annotated[
+        list[str] | None, typer.Option(help="A product id, reference or URL; repeatable.")
+    ] = None,
+    exclude_source: _Names = None,
+    exclude_category: _Names = None,
+    exclude_product: _Names = None,
+) -> None:
+    """Queue checks: one job per URL, or with --all one job over the catalog (filters apply)."""
+    if bool(urls) == all_products:
+        err.print("[red]error:[/] give product URLs, or --all (with optional filters)")
+        raise typer.Exit(2)
+    settings = load()
+    with failures(settings), job_services(settings) as (sessions, engine):
+        if all_products:
+            chosen = ItemFilter(
+                include_sources=source or [],
+                include_categories=category or [],
+                include_products=product or [],
+                exclude_sources=exclude_source or [],
+                exclude_categories=exclude_category or [],
+                exclude_products=exclude_product or [],
+            )
+            created = jobs.enqueue_scrape_all(sessions=sessions, engine=engine, item_filter=chosen)
+            describe_created(created, "check the catalog")
+            return
+        for url, one in zip(
+            urls or [],
+            jobs.enqueue_urls(sessions=sessions, engine=engine, urls=urls or []),
+            strict=True,
+        ):
+            describe_created(one, f"check {escape(url)}")
+
+
+def schedule(
+    url: Annotated[str, typer.Argument(help="A product page URL.")],
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.01, help="Hours between two checks.")
+    ] = 6.0,
+) -> None:
+    """Track a product: check it now, then every --interval hours."""
+    settings = load()
+    with failures(settings), job_services(settings) as (sessions, engine):
+        created = jobs.schedule_product(
+            sessions=sessions, engine=engine, url=url, interval=timedelta(hours=interval)
+        )
+    describe_created(created, f"check {escape(url)}, then every {interval:g} h")

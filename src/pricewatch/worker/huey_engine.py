@@ -1,0 +1,225 @@
+"""The embedded job engine: Huey on a SQLite file, its one thin task, and the worker process.
+
+The queue file is `queue.db` in the data directory, or the SQLite path in `PW_BROKER_URL`
+(`sqlite:///path/queue.db`, or a bare path). Huey only carries job ids; the job's row in the
+application database says what to do and how it went (see `services.jobs`).
+
+Huey facts this relies on (huey 3.5, read from its source): a task created with `.s()` has its
+id before it is enqueued, and `revoke_by_id` keeps a queued task from running; thread workers
+cannot be interrupted, so a running job stops through its own checks (`services.job_run`);
+a task raising `RetryTask(delay=...)` is put on the schedule and runs again after the delay
+(retries counted by us, as Huey's own retry delay has no jitter); the consumer's stop flag is
+set before it waits for its workers, and is fork-safe in process mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from huey import SqliteHuey
+from huey.consumer import Consumer
+from huey.exceptions import RetryTask
+from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from pricewatch.adapters.db.engine import engine_from_settings, session_factory
+from pricewatch.config import Settings, WorkerSettings
+from pricewatch.domain.job import retry_delay
+from pricewatch.services import job_run, pipeline
+from pricewatch.services.jobs import JobConfig, job_config
+
+_log = logging.getLogger("pricewatch.worker")
+
+WorkerType = Literal["thread", "process"]
+QUEUE_NAME = "pricewatch"
+QUEUE_FILE = "queue.db"
+
+
+class BrokerConfigError(ValueError):
+    """`PW_BROKER_URL` names a broker this engine cannot use."""
+
+
+#: How `pricewatch worker` runs; configured by `PW_WORKER_*`.
+WorkerConfig = WorkerSettings
+
+
+def broker_url(settings: Settings) -> str | None:
+    """`PW_BROKER_URL`, when set."""
+    return settings.broker_url or None
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    """The worker configuration in `settings`."""
+    return settings.worker
+
+
+def queue_path(settings: Settings) -> Path:
+    """The SQLite file of the queue: from `PW_BROKER_URL`, else `queue.db` in the data dir."""
+    url = broker_url(settings)
+    if url is None:
+        return settings.data_dir / QUEUE_FILE
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("", "file"):
+        return Path(url.removeprefix("file://")).expanduser()
+    if scheme == "sqlite":
+        path = url.split("://", 1)[1].removeprefix("/")
+        if not path or path == ":memory:":
+            raise BrokerConfigError(f"the queue needs a file: {url!r} names none")
+        return Path(path).expanduser()
+    raise BrokerConfigError(
+        f"PW_BROKER_URL={url!r} is not a SQLite queue: redis:// and amqp:// brokers need the "
+        "Celery engine"
+    )
+
+
+def worker_id() -> str:
+    """Who runs a job: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+class _NeverStop:
+    def is_set(self) -> bool:
+        return False
+
+
+class HueyEngine:
+    """The `JobEngine` on Huey, and the task its workers run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        config: JobConfig | None = None,
+        worker: WorkerConfig | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config or job_config(settings)
+        self.worker = worker or worker_config(settings)
+        self.path = path or queue_path(settings)
+        #: Set when the worker stops: running jobs hand themselves back (the consumer's flag).
+        self.stopping: job_run.StopFlag = _NeverStop()
+        self._lock = threading.Lock()
+        self._huey: Any = None
+        self._task: Any = None
+        self._db: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+
+    @property
+    def huey(self) -> Any:
+        """The Huey instance, opened on first use."""
+        # Lazily: a queue that cannot be opened then fails `submit`, which leaves the job
+        # pending with an event (the outbox), instead of failing the caller before the insert.
+        with self._lock:
+            if self._huey is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                huey = SqliteHuey(QUEUE_NAME, filename=str(self.path), results=False, utc=True)
+                self._task = huey.task(context=True, name="run_job")(self._run_job)
+                self._huey = huey
+            return self._huey
+
+    # --- the port ------------------------------------------------------------------------------
+
+    def submit(self, job_id: int) -> str:
+        """Queue the job; the Huey task id."""
+        huey = self.huey
+        task = self._task.s(job_id)
+        huey.enqueue(task)
+        return str(task.id)
+
+    def revoke(self, engine_task_id: str, *, terminate: bool) -> None:
+        """Keep a queued task from running (thread workers cannot be terminated: see module)."""
+        self.huey.revoke_by_id(engine_task_id, revoke_once=True)
+
+    # --- the task ------------------------------------------------------------------------------
+
+    def _run_job(self, job_id: int, *, claims: int = 0, task: Any = None) -> None:
+        """Run one job; ask Huey to deliver it again when the service or the database says so."""
+        try:
+            outcome = job_run.run_job(
+                job_id,
+                settings=self.settings,
+                sessions=self.sessions(),
+                worker_id=worker_id(),
+                config=self.config,
+                stopping=self.stopping,
+            )
+        except sa_exc.SQLAlchemyError as exc:
+            if not pipeline.is_unavailable(exc) or claims + 1 >= self.worker.claim_attempts:
+                raise
+            task.kwargs = {**task.kwargs, "claims": claims + 1}  # carried into the next delivery
+            raise RetryTask(delay=retry_delay(claims + 1)) from exc
+        if outcome.retry_in is not None:
+            raise RetryTask(delay=outcome.retry_in)
+
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on the application database, opened on first use (in the worker)."""
+        with self._lock:
+            if self._sessions is None:
+                self._db = engine_from_settings(self.settings)
+                self._sessions = session_factory(self._db)
+            return self._sessions
+
+    def close(self) -> None:
+        """Close the queue file and the database engine."""
+        with self._lock:
+            if self._db is not None:
+                self._db.dispose()
+            self._db = self._sessions = None
+            if self._huey is not None:
+                self._huey.storage.close()
+
+
+class _Consumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer with pricewatch's stop: SIGINT and SIGTERM both stop gracefully."""
+
+    def _set_signal_handlers(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.request_stop(signum)
+
+    def request_stop(self, signum: int = signal.SIGTERM) -> None:
+        """Stop after the running jobs handed themselves back (they see the stop flag at once)."""
+        self.stop_flag.set()
+        self._restart, self._graceful = False, True
+        self._signum = signum
+
+
+class HueyWorker:
+    """`pricewatch worker` on the embedded engine: Huey's consumer, run in this process."""
+
+    def __init__(self, engine: HueyEngine, *, periodic: bool = True) -> None:
+        config = engine.worker
+        self.engine = engine
+        self._consumer = _Consumer(
+            engine.huey,
+            workers=config.workers,
+            worker_type=config.worker_type,
+            periodic=periodic,
+            # Poll the queue at least once a second when idle: a new job starts quickly.
+            initial_delay=0.1,
+            max_delay=1.0,
+            shutdown_timeout=config.shutdown_timeout,
+        )
+        engine.stopping = self._consumer.stop_flag
+
+    def run(self) -> None:
+        """Consume until SIGINT/SIGTERM (main thread) or `request_stop` (any thread)."""
+        _log.info("worker consuming %s", self.engine.path)
+        self._consumer.run()
+
+    def request_stop(self) -> None:
+        """Ask `run` to return (thread-safe)."""
+        self._consumer.request_stop()
