@@ -1,0 +1,1 @@
+"""The web process: FastAPI app (REST API, pages, health)."""
