@@ -209,8 +209,12 @@ def _prefer_visible_stock(page: Page, merged: Fields) -> None:
 def _settle_defaults(page: Page, merged: Fields) -> None:
     """Fall back to the weaker reference, and to in stock for a listed price with no stock word."""
     if merged.reference is None:
+        # An id the page shows under a label ("Item number", "SKU") beats one guessed from the URL.
         merged.reference = (
-            reference_from_url(page) or heuristics.button_reference(page) or merged.weak_reference
+            heuristics.labelled_reference(page)
+            or reference_from_url(page)
+            or heuristics.button_reference(page)
+            or merged.weak_reference
         )
     if merged.availability is None and merged.price is not None:
         # A shop that lists a price and shows no stock-out sells the product.

@@ -30,7 +30,20 @@ _VISIBLE_TEXT = lxml.etree.XPath(
 )
 _NAME_ATTRIBUTES = lxml.etree.XPath("//@class | //@id")
 #: Tags `Page.elements` finds in one walk of the tree.
-INDEXED_TAGS = ("meta", "link", "base", "title", "script", "h1", "button", "input")
+INDEXED_TAGS = (
+    "meta",
+    "link",
+    "base",
+    "title",
+    "script",
+    "h1",
+    "button",
+    "input",
+    # Where shops put the labels ("SKU", "Item number") of specs rows; few on any page.
+    "th",
+    "dt",
+    "label",
+)
 #: Encodings whose bytes libxml2 reads exactly as Python decodes them.
 _NATIVE_ENCODINGS = frozenset({"utf-8", "utf8", "ascii", "us-ascii"})
 
@@ -197,9 +210,8 @@ class NameIndex:
     def __init__(self, tree: HtmlElement) -> None:
         self._values: list[Any] = select(_NAME_ATTRIBUTES, tree)
         self._joined = "\x00".join(self._values).lower()
-        self._ends = [
-            end + index for index, end in enumerate(accumulate(map(len, self._values)), 1)
-        ]
+        # Where each value ends in `_joined` (its length plus one separator, summed), in C.
+        self._ends = list(accumulate(map((1).__add__, map(len, self._values))))
 
     def find(self, *needles: str) -> list[HtmlElement]:
         """Elements whose lower-cased class or id contains any needle, in document order."""

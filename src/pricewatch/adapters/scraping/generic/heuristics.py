@@ -133,7 +133,8 @@ OUT_OF_STOCK_TEXT = re.compile(
     r"\b(?:out of stock|sold out|currently unavailable|no longer available|not available"
     r"|unavailable|temporarily unavailable"
     r"|rupture de stock|épuisé|indisponible|plus disponible|non disponible"
-    r"|nicht verfügbar|nicht lieferbar|ausverkauft|nicht mehr verfügbar"
+    r"|nicht verfügbar|nicht lieferbar|ausverkauft|nicht mehr verfügbar|nicht (?:mehr )?vorrätig"
+    r"|nicht (?:mehr )?auf lager"
     r"|agotado|no disponible|sin stock|esgotado|indisponível|sem stock|sem estoque"
     r"|non disponibile|esaurito|uitverkocht|niet leverbaar|niet beschikbaar"
     r"|tükendi|stokta yok|niedostępny|wyprzedany|stoc epuizat|indisponibil"
@@ -165,6 +166,69 @@ _STOCK_NEEDLES = (
 _OUT_OF_STOCK_ATTR = re.compile(
     r"out[-_]?of[-_]?stock|sold[-_]?out|unavailab|not[-_]?available|no[-_]?stock", re.IGNORECASE
 )
+# A "tell me when it is back" control: shown instead of add-to-cart for a sold-out product.
+# Price alerts ("notify me when the price drops") are not stock signals.
+NOTIFY_TEXT = re.compile(
+    r"\b(?:(?:notify|e-?mail|alert|tell|text) me|let me know|get notified|remind me)"
+    r"\b[^.]{0,20}?\b(?:when|once|if)\b[^.]{0,24}?\b(?:available|back|in stock|restocked)\b"
+    r"|\bback[- ]in[- ]stock (?:alert|notification|e-?mail)|\bnotify me\s*$"
+    r"|m'(?:alerter|avertir|informer|prévenir)\b[^.]{0,40}?(?:retour|disponib|stock)"
+    r"|(?:être|me) (?:alerté|prévenu|informé)e?s?\b[^.]{0,40}?(?:retour|disponib|stock)"
+    r"|benachrichtig\w*\W[^.]{0,30}?(?:verfügbar|lieferbar|vorrätig|wieder|auf lager)"
+    r"|(?:verfügbar|lieferbar|vorrätig)\w*\W[^.]{0,20}?benachrichtig"
+    r"|verfügbarkeits(?:benachrichtigung|alarm|hinweis)"
+    r"|av[ií]s(?:a)?me\b[^.]{0,40}?(?:disponible|stock|vuelva)"
+    r"|avvisami\b[^.]{0,40}?(?:disponibil|torna|stock)"
+    r"|houd me op de hoogte|mail me (?:als|wanneer)",
+    re.IGNORECASE,
+)
+# Every label NOTIFY_TEXT matches holds one of these (lower case).
+_NOTIFY_KEYWORDS = (
+    "notify",
+    "mail",
+    "alert",
+    "tell me",
+    "text me",
+    "let me know",
+    "notified",
+    "remind",
+    "back in stock",
+    "back-in-stock",
+    "m'",
+    "être",
+    "me pr",
+    "benachrichtig",
+    "verfügbarkeits",
+    "avísame",
+    "avisame",
+    "avvisami",
+    "houd me",
+)
+_MAX_NOTIFY_LABEL = 120
+# Human labels (aria-label, a block's heading) of blocks that show other products.
+_UNRELATED_LABEL = re.compile(
+    r"\b(?:related|similar|recommended|recommendations|sponsored|carousel)\b"
+    r"|\balso (?:bought|viewed|purchased|like|liked|consulted)\b|\bmay (?:also )?like\b"
+    r"|\bmight (?:also )?like\b|\bcustomers who\b|\bfrequently bought\b|\bpeople also\b"
+    r"|\brecently viewed\b|\bcomplete the look\b"
+    r"|\bont (?:aussi|également) (?:acheté|consulté|aimé|vu)|\bvous aimerez aussi"
+    r"|\bvous (?:pourriez|pouvez) aussi aimer|\b(?:produits|articles) (?:similaires|associés)"
+    r"|\brecommandé|\bsuggestions?\b"
+    r"|\bkauften auch\b|\bsahen sich auch\b|\bähnliche (?:produkte|artikel)"
+    r"|\bdas könnte (?:dir|ihnen) auch gefallen|\bempfehlungen\b|\bauch interessant"
+    r"|\bproductos (?:similares|relacionados)|\btambién (?:te puede|compraron|vieron)"
+    r"|\bprodotti (?:simili|correlati)|\bpotrebbe(?:ro)? (?:interessarti|piacerti)"
+    r"|\bvergelijkbare producten|\bandere klanten",
+    re.IGNORECASE,
+)
+_NOTIFY_NEEDLES = ("notify", "restock")
+_INPUT_CONTROLS = frozenset({"submit", "button", "image"})
+# Elements that can be a block of product cards, with a heading or an aria-label.
+_BLOCK_TAGS = frozenset({"section", "aside", "div", "ul", "ol", "nav"})
+_MAX_HEADING = 120
+_HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6"})
+# Elements that are the page itself or its main content, never a block of other products.
+_PAGE_TAGS = frozenset({"html", "body", "main"})
 _HIDDEN = re.compile(r"(?:^|\s)(?:hidden|d-none|is-hidden|hide|invisible|visually-?hidden)(?:\s|$)")
 _TITLE_SEPARATORS = re.compile(r"\s+[|•@–—:]+\s+|\s+-\s+|\s+::\s+")
 _FOOTNOTE_MARK = re.compile(r"^\s*(?:\d{1,2}|[*†‡]+|\(\d{1,2}\))\s*$")
@@ -189,6 +253,22 @@ _ID_ATTRIBUTE_WORDS = (
     "article",
 )
 _BUTTON_ID = re.compile(r"^(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9][A-Za-z0-9_-]{2,40}$")
+# Labels of the shop's own product id, at the start of a label element's text.
+_REFERENCE_LABEL = re.compile(
+    r"\s*(?:SKU|Item (?:number|no\.?|#|code)|Article (?:number|no\.?)|Product (?:code|number|no\.?)"
+    r"|Artikel(?:nummer|-?nr\.?|code)|Art\.\s?-?\s?Nr\.?|Bestellnummer|Référence|Réf\."
+    r"|Referencia|Código(?: de (?:artículo|producto))?|Codice(?: articolo| prodotto)?"
+    r"|Numero articolo|(?:Ürün|Stok) kodu)(?=\s*(?:$|[:#\d\u00a0]))",
+    re.IGNORECASE,
+)
+_LABEL_ELEMENTS = ("th", "dt", "label")
+_LABEL_NEEDLES = ("label", "key", "code", "number")
+_LABEL_TAGS = frozenset({"th", "td", "dt", "label", "span", "strong", "b", "p", "li", "div"})
+_REFERENCE_VALUE = re.compile(r"^(?=[^\s]*\d)[A-Za-z0-9](?:[A-Za-z0-9._/-]{1,48}[A-Za-z0-9])$")
+_LABEL_PUNCTUATION = " :#.\u00a0\u2013-"
+_NO_TEXT_TAGS = frozenset({"script", "style", "noscript", "template"})
+_MAX_LABEL_GAP = 4
+_MAX_LABEL_LEVELS = 3
 _PAGE_TEXT = lxml.etree.XPath("//body//text()[not(ancestor::script or ancestor::style)]")
 # Pages this small (snippets, reduced pages) are read as a whole for stock sentences.
 _SMALL_PAGE = 16_000
@@ -266,11 +346,20 @@ class PageView:
                 break
             path.append(node)
             node = node.getparent()
+        product = self._product_path
         for node in reversed(path):
-            unrelated, chrome = _own_verdict(node)
+            # The page's own product sits inside it: a layout wrapper, not a block of others
+            # (<body class="kind-carousel">, <div class="product-grid"> around the whole page).
+            unrelated, chrome = _own_verdict(node, may_be_unrelated=node not in product)
             known = (known[0] or unrelated, known[1] or unrelated or chrome)
             memo[node] = known
         return known
+
+    @cached_property
+    def _product_path(self) -> frozenset[HtmlElement]:
+        """The first h1 and its ancestors: the blocks holding the product itself."""
+        h1s = self.page.elements("h1")
+        return frozenset(_self_and_ancestors(h1s[0])) if h1s else frozenset()
 
     def in_unrelated(self, element: HtmlElement) -> bool:
         """True inside related-products, carousel and similar blocks."""
@@ -293,6 +382,17 @@ class PageView:
     @cached_property
     def cart_controls(self) -> list[HtmlElement]:
         """Add-to-cart / buy-now controls (named or labelled so), outside excluded blocks."""
+        return self._cart_elements[0]
+
+    @cached_property
+    def buy_boxes(self) -> list[HtmlElement]:
+        """Containers named like a buy box ("buy-box", "add-to-cart-section"), outside excluded
+        blocks: they hold the controls, they are not one."""
+        return self._cart_elements[1]
+
+    @cached_property
+    def _cart_elements(self) -> tuple[list[HtmlElement], list[HtmlElement]]:
+        """(add-to-cart controls, buy-box containers), both outside excluded blocks."""
         named = [
             e
             for e in self.page.names.find(*_CART_NEEDLES)
@@ -306,13 +406,35 @@ class PageView:
             and _labelled_cart(e)
         ]
         seen: set[HtmlElement] = set()
-        found = []
+        controls: list[HtmlElement] = []
+        boxes: list[HtmlElement] = []
         for element in [*named, *labelled]:
             if element not in seen and element.tag not in ("form", "body", "html", "script"):
                 seen.add(element)
                 if not self.excluded(element):
-                    found.append(element)
-        return found
+                    (boxes if _holds_controls(element) else controls).append(element)
+        return controls, boxes
+
+    @cached_property
+    def notify_controls(self) -> list[HtmlElement]:
+        """Visible "email me when available" / "notify me" controls outside excluded blocks."""
+        candidates = [
+            *self.page.elements("button", "input"),
+            *(e for e in self.page.names.find(*_NOTIFY_NEEDLES) if e.tag in _CONTROL_TAGS),
+        ]
+        labels = [_control_label(e) for e in candidates]
+        # One test on all labels at once: on most pages no control mentions being told.
+        joined = "\x00".join(labels).lower()
+        if not any(keyword in joined for keyword in _NOTIFY_KEYWORDS):
+            return []
+        return [
+            e
+            for e, label in zip(candidates, labels, strict=True)
+            if len(label) < _MAX_NOTIFY_LABEL
+            and NOTIFY_TEXT.search(label)
+            and not self.excluded(e)
+            and not _hidden(e)
+        ]
 
     @cached_property
     def buttons(self) -> list[HtmlElement]:
@@ -321,9 +443,11 @@ class PageView:
 
     @cached_property
     def anchor(self) -> HtmlElement | None:
-        """Where the product's own offer is: its add-to-cart button, else its h1."""
+        """Where the product's own offer is: its add-to-cart button, its buy box, else its h1."""
         if self.buttons:
             return self.buttons[0]
+        if self.buy_boxes:
+            return self.buy_boxes[0]
         h1s = self.page.elements("h1")
         return h1s[0] if h1s else None
 
@@ -418,7 +542,12 @@ class PageView:
             return True
         if any(not _disabled(button) for button in self.buttons):
             return False  # a clickable add-to-cart outweighs stock labels (often templates)
-        return any(_says_out_of_stock(label) for label in self.stock_labels)
+        if any(_says_out_of_stock(label) for label in self.stock_labels):
+            return True
+        # Instead of add-to-cart, a control to be told when the product is back. A greyed-out
+        # add-to-cart alone says nothing: shops render it disabled until scripts or a size
+        # choice enable it.
+        return bool(self.notify_controls)
 
     @cached_property
     def visible_in_stock(self) -> bool:
@@ -580,7 +709,11 @@ def _without_reference_prices(element: HtmlElement) -> HtmlElement:
 
 def _disabled(element: HtmlElement) -> bool:
     """True for a greyed-out control (disabled attribute or a 'disabled' class)."""
-    return element.get("disabled") is not None or "disabled" in (element.get("class") or "").lower()
+    return (
+        element.get("disabled") is not None
+        or element.get("aria-disabled") == "true"
+        or "disabled" in (element.get("class") or "").lower()
+    )
 
 
 def button_reference(page: Page) -> str | None:
@@ -594,6 +727,91 @@ def button_reference(page: Page) -> str | None:
             if is_id_attribute and _BUTTON_ID.match(text):
                 return text
     return None
+
+
+def labelled_reference(page: Page) -> str | None:
+    """The product's own id shown next to a label: "Item number: HDP-00007", "SKU 6331929",
+    "Artikelnummer", "Référence", ... in a specs row, a definition list or a labelled span.
+
+    Labels are looked for only where shops put them, found without another walk of the tree:
+    th, dt and label elements, then elements named like a label, key, code or number. The
+    value is the rest of the label's text, else the first text after it: one token with a
+    digit, else nothing. Labels in hidden and related-products blocks are skipped.
+    """
+    view = view_of(page)
+    found = _reference_after_label(page.elements(*_LABEL_ELEMENTS), view=view)
+    if found is None:
+        named = (e for e in page.names.find(*_LABEL_NEEDLES) if e.tag in _LABEL_TAGS)
+        found = _reference_after_label(named, view=view)
+    return found
+
+
+def _reference_after_label(elements: Iterable[HtmlElement], *, view: PageView) -> str | None:
+    """The id after the first of `elements` whose text is a reference label, or None."""
+    for element in elements:
+        label = _label_holder(element)
+        text = label.text
+        if not text or len(text) > _MAX_LABEL or not (match := _REFERENCE_LABEL.match(text)):
+            continue
+        if _hidden(element) or view.excluded(element):
+            continue
+        rest = text[match.end() :].strip(_LABEL_PUNCTUATION)
+        value = rest or _text_after(label)
+        if value and _REFERENCE_VALUE.match(value):
+            return value
+    return None
+
+
+def _label_holder(element: HtmlElement) -> HtmlElement:
+    """The element whose own text is the label: `element`, or its first child (`<th><span>`)."""
+    for _ in range(2):
+        if (element.text or "").strip() or len(element) == 0:
+            break
+        child = element[0]
+        if not isinstance(child, HtmlElement):
+            break
+        element = child
+    return element
+
+
+def _text_after(label: HtmlElement) -> str | None:
+    """The first meaningful text after `label`'s own text (its value), or None."""
+    for count, piece in enumerate(_following_texts(label)):
+        value = " ".join(piece.split()).strip(_LABEL_PUNCTUATION)
+        if value:
+            return value
+        if count >= _MAX_LABEL_GAP:
+            break
+    return None
+
+
+def _following_texts(element: HtmlElement) -> Iterator[str]:
+    """The texts after `element`'s own text in document order (scripts skipped), lazily."""
+    for child in element:
+        yield from _subtree_texts(child)
+    if element.tail:
+        yield element.tail
+    node: lxml.etree._Element = element
+    for _ in range(_MAX_LABEL_LEVELS):
+        for sibling in node.itersiblings():
+            yield from _subtree_texts(sibling)
+        parent = node.getparent()
+        if parent is None:
+            return
+        if parent.tail:
+            yield parent.tail
+        node = parent
+
+
+def _subtree_texts(element: lxml.etree._Element) -> Iterator[str]:
+    """The element's own and its descendants' texts, then its tail (scripts skipped)."""
+    if isinstance(element.tag, str) and element.tag not in _NO_TEXT_TAGS:
+        if element.text:
+            yield element.text
+        for child in element:
+            yield from _subtree_texts(child)
+    if element.tail:
+        yield element.tail
 
 
 def _labelled_cart(element: HtmlElement) -> bool:
@@ -612,14 +830,57 @@ def _labelled_cart(element: HtmlElement) -> bool:
     return bool(text and len(text) < 60 and _ADD_TO_CART_TEXT.search(text))
 
 
-def _own_verdict(node: HtmlElement) -> tuple[bool, bool]:
-    """Whether `node` itself is an unrelated-products block and whether it is site chrome."""
+def _holds_controls(element: HtmlElement) -> bool:
+    """True for a container (a buy box) holding buttons or a form, not a control itself."""
+    if element.tag in ("button", "input", "a"):
+        return False
+    for inner in element.iterdescendants("button", "input", "form"):
+        if inner.tag != "input" or (inner.get("type") or "").lower() in _INPUT_CONTROLS:
+            return True
+    return False
+
+
+def _control_label(element: HtmlElement) -> str:
+    """The label a control shows: an input's value, else its text, else its aria-label."""
+    if element.tag == "input":
+        if (element.get("type") or "").lower() not in _INPUT_CONTROLS:
+            return ""
+        return element.get("value") or element.get("aria-label") or ""
+    return element.text_content() or element.get("aria-label") or ""
+
+
+def _own_verdict(node: HtmlElement, *, may_be_unrelated: bool = True) -> tuple[bool, bool]:
+    """Whether `node` itself is an unrelated-products block and whether it is site chrome.
+
+    A block of other products is named so (class/id), labelled so (aria-label) or headed so
+    (its first child is a heading such as "Customers also bought"). The page itself (html,
+    body, main) and the blocks holding the product's h1 are never one, whatever their names.
+    """
+    if node.tag in _PAGE_TAGS:
+        return False, False
     names = _names(node).lower()
+    unrelated = may_be_unrelated and (
+        (bool(names) and _UNRELATED_NAME.search(names) is not None)
+        or (node.tag in _BLOCK_TAGS and _labelled_unrelated(node))
+    )
     if not names:
-        return False, node.tag in _CHROME_TAGS and _is_site_chrome(node)
-    unrelated = _UNRELATED_NAME.search(names) is not None
+        return unrelated, node.tag in _CHROME_TAGS and _is_site_chrome(node)
     named_chrome = not _CHROME_TOKENS.isdisjoint(names.split())
     return unrelated, (named_chrome or node.tag in _CHROME_TAGS) and _is_site_chrome(node)
+
+
+def _labelled_unrelated(node: HtmlElement) -> bool:
+    """True when the block's aria-label or its leading heading names other products."""
+    label = node.get("aria-label")
+    if label and _UNRELATED_LABEL.search(label):
+        return True
+    if len(node) == 0:
+        return False
+    for child in node[:2]:
+        if child.tag in _HEADING_TAGS or child.get("role") == "heading":
+            text = child.text_content()
+            return len(text) <= _MAX_HEADING and _UNRELATED_LABEL.search(text) is not None
+    return False
 
 
 def _is_site_chrome(element: HtmlElement) -> bool:
