@@ -24,6 +24,7 @@ TABLES = {
     "jobs",
     "job_events",
     "product_locks",
+    "ops_state",
 }
 
 

@@ -449,7 +449,7 @@ def test_due_products(session: Session) -> None:
     b = repo.save_snapshot(session=session, snapshot=make_snapshot("B", at=T0 + timedelta(days=1)))
     pid_b = b.product_ids[0]
     assert pid_b is not None
-    now = T0 + timedelta(hours=12)
+    now = T0 + timedelta(hours=25)  # A is due (checked daily), B was checked an hour ago
     assert [p.reference for p in repo.due_products(session=session, now=now)] == ["A"]
     repo.set_schedule(session=session, product_id=pid_b, check_interval=60)
     repo.set_schedule(session=session, product_id=pid_b, enabled=False)

@@ -24,6 +24,7 @@ from pricewatch import __version__
 from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.db import db_app
 from pricewatch.cli.jobs import jobs_app
+from pricewatch.cli.serve import scheduler, serve, web
 from pricewatch.cli.worker import enqueue, schedule, worker
 from pricewatch.config import Settings, load_settings
 from pricewatch.domain.snapshot import ProductSnapshot
@@ -49,6 +50,9 @@ app.add_typer(jobs_app, name="jobs")
 app.command()(worker)
 app.command()(enqueue)
 app.command()(schedule)
+app.command()(serve)
+app.command()(scheduler)
+app.command()(web)
 err = Console(stderr=True)
 
 OutputFormat = Literal["json", "jsonl"]

@@ -40,7 +40,7 @@ NAMING_CONVENTION = {
 }
 
 #: Seconds between two checks of a product unless the user says otherwise (6 hours).
-DEFAULT_CHECK_INTERVAL = 6 * 3600
+DEFAULT_CHECK_INTERVAL = 24 * 3600
 
 # 64-bit ids on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

@@ -441,8 +441,13 @@ def _product_update(
             applied = plan.applied_digest(kind)
             if applied != getattr(state, f"{kind}_digest"):
                 digests[f"{kind}_digest"] = applied
-    due = last_attempt + timedelta(seconds=state.check_interval)
-    next_check = due if state.next_check_at is None else max(due, state.next_check_at)
+    # A next check still ahead was set by the scheduler (with its jitter) or by an earlier
+    # check: keep it, so the schedule neither drifts by queue delays nor loses its jitter.
+    scheduled = state.next_check_at
+    if scheduled is not None and scheduled > last_attempt:
+        next_check = scheduled
+    else:
+        next_check = last_attempt + timedelta(seconds=state.check_interval)
     moved = (first, last, next_check) != (
         state.first_seen_at,
         state.last_updated_at,

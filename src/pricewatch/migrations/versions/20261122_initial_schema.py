@@ -54,7 +54,7 @@ def _products() -> None:
         sa.Column("first_seen_at", pwtypes.UtcDateTime(), nullable=False),
         sa.Column("last_updated_at", pwtypes.UtcDateTime(), nullable=False),
         sa.Column("enabled", sa.Boolean(), server_default=sa.true(), nullable=False),
-        sa.Column("check_interval", sa.Integer(), server_default="21600", nullable=False),
+        sa.Column("check_interval", sa.Integer(), server_default="86400", nullable=False),
         sa.Column("next_check_at", pwtypes.UtcDateTime(), nullable=True),
         sa.Column("images_digest", sa.String(length=32), nullable=True),
         sa.Column("specs_digest", sa.String(length=32), nullable=True),

@@ -1,0 +1,125 @@
+"""`pricewatch serve`, `scheduler` and `web`: the long-running processes of the embedded setup.
+
+The functions are registered on the main app by `pricewatch.cli` (`app.command()(serve)`...).
+`serve` starts `web`, `worker` and `scheduler` as separate processes and supervises them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from pricewatch.adapters.db.engine import redact
+from pricewatch.cli.jobs import err, failures, load, out
+from pricewatch.config import Settings
+from pricewatch.services import database
+from pricewatch.services.scheduler import TICK_SECONDS
+from pricewatch.web.app import create_app
+from pricewatch.worker.engines import engine_for
+from pricewatch.worker.scheduler import SchedulerLoop, broker_check
+from pricewatch.worker.supervisor import ChildSpec, Supervisor
+
+#: The module the children run as (`python -m pricewatch <command>`).
+CHILD_MODULE = "pricewatch"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+_Host = Annotated[str, typer.Option(help="Address the web process listens on.")]
+_Port = Annotated[int, typer.Option(min=1, max=65535, help="Port the web process listens on.")]
+
+
+def _logging(settings: Settings) -> None:
+    """Log lines of the long-running processes to stderr, at the configured level."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _check_broker(settings: Settings) -> None:
+    """One clear line and exit code 1 when the job engine's broker cannot be reached."""
+    engine = engine_for(settings)
+    try:
+        ping = broker_check(engine)
+        if ping is not None:
+            ping()
+    except Exception as exc:  # whatever the broker raises, the user gets one line
+        err.print(f"[red]error:[/] cannot reach the task queue: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.close()
+
+
+def scheduler(
+    interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between two ticks.")
+    ] = TICK_SECONDS,
+) -> None:
+    """Run the scheduler: requeue lost jobs, queue due checks, maintenance; until Ctrl-C."""
+    settings = load()
+    _logging(settings)
+    with failures(settings):
+        database.prepare(settings)
+        _check_broker(settings)
+        engine = engine_for(settings)
+    try:
+        out.print(
+            f"Scheduler: a tick every {interval:g} s on {redact(settings.database_url)}. "
+            "Ctrl-C stops."
+        )
+        SchedulerLoop(settings, engine=engine, interval=interval).run()
+    finally:
+        engine.close()
+    out.print("Scheduler stopped.")
+
+
+def web(host: _Host = DEFAULT_HOST, port: _Port = DEFAULT_PORT) -> None:
+    """Run the web process (health endpoint and a placeholder page) until Ctrl-C."""
+    settings = load()
+    with failures(settings):
+        database.prepare(settings)
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, log_level=settings.log_level, access_log=False
+    )
+    # uvicorn re-raises the signal that stopped it once it is done; with these handlers in
+    # place that ends the process normally (exit code 0) instead of by the signal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _ignore)
+    uvicorn.Server(config).run()  # exits with code 3 itself when it cannot listen
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """Swallow a signal uvicorn already handled."""
+
+
+def serve(
+    host: _Host = DEFAULT_HOST,
+    port: _Port = DEFAULT_PORT,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, max=64, help="Jobs run at once.")
+    ] = None,
+) -> None:
+    """Start the web process, a worker and the scheduler; restart crashed ones; Ctrl-C stops."""
+    settings = load()
+    _logging(settings)
+    with failures(settings):
+        database.prepare(settings)  # once, before three processes would race to migrate
+        _check_broker(settings)
+    prefix = [sys.executable, "-m", CHILD_MODULE]
+    children = [
+        ChildSpec("web", [*prefix, "web", "--host", host, "--port", str(port)]),
+        ChildSpec("worker", [*prefix, "worker", *(["--workers", str(workers)] if workers else [])]),
+        ChildSpec("scheduler", [*prefix, "scheduler"]),
+    ]
+    out.print(f"pricewatch serving on http://{host}:{port}/ (health: /health). Ctrl-C stops.")
+    code = Supervisor(children, say=lambda line: err.print(f"serve: {line}")).run()
+    out.print("pricewatch stopped.")
+    if code:
+        raise typer.Exit(code)

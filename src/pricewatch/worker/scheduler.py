@@ -1,0 +1,110 @@
+"""The scheduler process: the tick (`services.scheduler`) every ~30 s until SIGINT or SIGTERM.
+
+A plain loop rather than Huey's periodic tasks: those run at most once a minute, and a loop
+works the same on either engine. With Celery, beat may run the tick instead (`tick_once`).
+A tick that fails (database down) is logged in one line and the loop carries on: the next tick
+does the work that was missed, since every duty reads what is due from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+
+from pricewatch.config import Settings
+from pricewatch.services import pipeline
+from pricewatch.services.jobs import JobEngine, SessionFactory, open_sessions
+from pricewatch.services.maintenance import BrokerCheck
+from pricewatch.services.scheduler import TICK_SECONDS, TickReport, tick
+from pricewatch.worker.huey_engine import HueyEngine
+
+_log = logging.getLogger("pricewatch.scheduler")
+
+
+def broker_check(engine: object) -> BrokerCheck | None:
+    """A cheap question to the engine's broker: its own `ping()`, or the Huey queue's size."""
+    ping = getattr(engine, "ping", None)
+    if callable(ping):
+        return ping  # type: ignore[no-any-return]
+    if isinstance(engine, HueyEngine):
+        return lambda: engine.huey.storage.queue_size()
+    return None
+
+
+def tick_once(
+    settings: Settings, *, engine: JobEngine, sessions: SessionFactory | None = None
+) -> TickReport:
+    """One tick with the engine's broker check (what Celery beat's task calls)."""
+    return tick(settings=settings, engine=engine, sessions=sessions, broker=broker_check(engine))
+
+
+class SchedulerLoop:
+    """Ticks every `interval` seconds until `request_stop()`, SIGINT or SIGTERM."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: JobEngine,
+        interval: float = TICK_SECONDS,
+        on_tick: Callable[[TickReport], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.interval = interval
+        self.on_tick = on_tick
+        self.ticks = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        """Tick until asked to stop; signal handlers only when run on the main thread."""
+        with self._signals(), open_sessions(self.settings) as sessions:
+            _log.info("scheduler ticking every %g s", self.interval)
+            while not self._stop.is_set():
+                started = time.monotonic()
+                self._tick(sessions)
+                self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+        _log.info("scheduler stopped")
+
+    def request_stop(self) -> None:
+        """Ask `run` to return after the current tick (thread-safe)."""
+        self._stop.set()
+
+    def _tick(self, sessions: SessionFactory) -> None:
+        try:
+            report = tick_once(self.settings, engine=self.engine, sessions=sessions)
+        except sa_exc.SQLAlchemyError as exc:
+            _log.warning("tick failed, database unusable: %s", pipeline.describe_error(exc))
+            return
+        except Exception:  # the loop must outlive any one tick; the next one retries
+            _log.exception("tick failed")
+            return
+        self.ticks += 1
+        _log.info(report.summary())
+        if self.on_tick is not None:
+            self.on_tick(report)
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for signum in previous:
+            signal.signal(signum, self._on_signal)
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> Any:
+        self.request_stop()
