@@ -22,8 +22,8 @@ from pricewatch.adapters.db.job_repository import EventRecord, JobRecord
 from pricewatch.config import Settings, load_settings
 from pricewatch.domain.job import EventLevel, JobStatus, is_terminal
 from pricewatch.services import database, jobs, pipeline
-from pricewatch.worker.engines import engine_for
-from pricewatch.worker.huey_engine import BrokerConfigError, HueyEngine
+from pricewatch.worker.engines import AnyEngine, engine_for
+from pricewatch.worker.huey_engine import BrokerConfigError
 
 jobs_app = typer.Typer(
     help="Background jobs: list, show, follow logs, cancel, cancel all, retry.",
@@ -88,7 +88,7 @@ def failures(settings: Settings) -> Iterator[None]:
 
 
 @contextmanager
-def job_services(settings: Settings) -> Iterator[tuple[sessionmaker[Session], HueyEngine]]:
+def job_services(settings: Settings) -> Iterator[tuple[sessionmaker[Session], AnyEngine]]:
     """The database (made ready) and the job engine, both closed at the end."""
     with ExitStack() as stack:
         database.prepare(settings)

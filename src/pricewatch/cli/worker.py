@@ -15,6 +15,7 @@ from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.jobs import describe_created, err, failures, job_services, load, out
 from pricewatch.domain.job import ItemFilter
 from pricewatch.services import database, jobs
+from pricewatch.worker.celery_engine import CeleryEngine, CeleryWorker
 from pricewatch.worker.engines import engine_for
 from pricewatch.worker.huey_engine import HueyWorker
 
@@ -41,15 +42,29 @@ def worker(
             update={"workers": workers or config.workers, "worker_type": kind}
         )
     try:
-        consumer = HueyWorker(engine)
-        out.print(
-            f"Worker: {engine.worker.workers} {engine.worker.worker_type}(s) on the queue "
-            f"{engine.path}, database {redact(settings.database_url)}. Ctrl-C stops."
-        )
-        consumer.run()
+        if isinstance(engine, CeleryEngine):
+            _run_celery(engine)
+        else:
+            consumer = HueyWorker(engine)
+            out.print(
+                f"Worker: {engine.worker.workers} {engine.worker.worker_type}(s) on the queue "
+                f"{engine.path}, database {redact(settings.database_url)}. Ctrl-C stops."
+            )
+            consumer.run()
     finally:
         engine.close()
     out.print("Worker stopped; unfinished jobs went back to the queue.")
+
+
+def _run_celery(engine: CeleryEngine) -> None:
+    """Celery's worker in this process, always a prefork pool (revoke can terminate there)."""
+    out.print(
+        f"Worker: {engine.worker.workers} process(es) on the Celery broker {engine.path}, "
+        f"database {redact(engine.settings.database_url)}. Ctrl-C stops."
+    )
+    code = CeleryWorker(engine, pool="prefork").run()
+    if code:
+        raise typer.Exit(code)
 
 
 def enqueue(
@@ -96,7 +111,7 @@ def schedule(
     url: Annotated[str, typer.Argument(help="A product page URL.")],
     interval: Annotated[
         float, typer.Option("--interval", min=0.01, help="Hours between two checks.")
-    ] = 6.0,
+    ] = 24.0,
 ) -> None:
     """Track a product: check it now, then every --interval hours."""
     settings = load()

@@ -5,10 +5,23 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from pricewatch.config import Settings
+from pricewatch.worker.celery_engine import BrokerUnavailableError, CeleryEngine
 from pricewatch.worker.huey_engine import BrokerConfigError, HueyEngine, broker_url
+
+__all__ = [
+    "CELERY_SCHEMES",
+    "AnyEngine",
+    "BrokerConfigError",
+    "BrokerUnavailableError",
+    "engine_for",
+    "uses_celery",
+]
 
 #: Broker URL schemes that select the distributed engine (Celery).
 CELERY_SCHEMES = frozenset({"redis", "rediss", "amqp", "amqps", "pyamqp"})
+
+#: Either engine: both implement `services.jobs.JobEngine` and have `close()` and `worker`.
+AnyEngine = HueyEngine | CeleryEngine
 
 
 def uses_celery(settings: Settings) -> bool:
@@ -17,15 +30,12 @@ def uses_celery(settings: Settings) -> bool:
     return url is not None and urlsplit(url).scheme.lower() in CELERY_SCHEMES
 
 
-def engine_for(settings: Settings) -> HueyEngine:
+def engine_for(settings: Settings) -> AnyEngine:
     """The engine `settings` select; close it when done.
 
-    Only the embedded engine exists so far: a Redis or AMQP broker URL is refused with a
-    message saying so, rather than silently falling back to SQLite.
+    Creating an engine never contacts the broker: a broker that is down fails `submit` with
+    `BrokerUnavailableError` (its message names the broker), and the job stays pending.
     """
     if uses_celery(settings):
-        raise BrokerConfigError(
-            f"PW_BROKER_URL={broker_url(settings)!r} selects the Celery engine, which this "
-            "version does not have yet: unset PW_BROKER_URL to use the embedded queue"
-        )
+        return CeleryEngine(settings)
     return HueyEngine(settings)
