@@ -25,6 +25,7 @@ TABLES = {
     "job_events",
     "product_locks",
     "ops_state",
+    "job_items",
 }
 
 

@@ -10,33 +10,28 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from alembic.util import CommandError
-from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from pricewatch import __version__
-from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.db import db_app
 from pricewatch.cli.jobs import jobs_app
 from pricewatch.cli.serve import scheduler, serve, web
 from pricewatch.cli.worker import enqueue, schedule, worker
-from pricewatch.config import Settings, load_settings
-from pricewatch.domain.snapshot import ProductSnapshot
-from pricewatch.services import database, pipeline, runlist
-from pricewatch.services.scrape import (
-    BrowserMode,
-    ScrapeTarget,
-    extract_file,
-    failure_reason,
-    open_scraper,
-    scrape_many,
-)
+
+# Every process `serve` starts is `python -m pricewatch <command>`, so this module and the
+# command modules import only Typer and Rich: each command imports what it uses when it runs
+# (a worker never loads FastAPI, uvicorn, the other job engine or Playwright; `--help` loads
+# none of them). Keep it that way: `tests/ops` checks it.
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from pricewatch.config import Settings
+    from pricewatch.domain.snapshot import ProductSnapshot
+    from pricewatch.services.scrape import BrowserMode, ScrapeTarget
 
 app = typer.Typer(
     name="pricewatch",
@@ -66,6 +61,10 @@ def main() -> None:
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn configuration and input errors into one clear line and exit code 2."""
+    from pydantic import ValidationError
+
+    from pricewatch.services import runlist
+
     try:
         yield
     except ValidationError as exc:
@@ -77,6 +76,8 @@ def _user_errors() -> Iterator[None]:
 
 
 def _settings(**overrides: Any) -> Settings:
+    from pricewatch.config import load_settings
+
     with _user_errors():
         return load_settings(**overrides)
 
@@ -112,6 +113,9 @@ def run(
     ] = True,
 ) -> None:
     """Scrape product pages and print their snapshots as JSON."""
+    from pricewatch.services import runlist
+    from pricewatch.services.scrape import failure_reason
+
     settings = _settings()
     with _user_errors():
         targets = runlist.collect(urls or [], yaml_file)
@@ -140,6 +144,11 @@ def run(
 
 def _prepare_database(settings: Settings) -> None:
     """Get the database ready; when it cannot be, say why (the snapshots will be spooled)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pricewatch.services import database
+
     try:
         database.prepare(settings)
     except (database.DatabaseNotReadyError, SQLAlchemyError, CommandError) as exc:
@@ -148,6 +157,9 @@ def _prepare_database(settings: Settings) -> None:
 
 def _save(snapshots: Sequence[ProductSnapshot], *, settings: Settings) -> None:
     """Persist the snapshots, or spool them when the database cannot take them."""
+    from pricewatch.adapters.db.engine import redact
+    from pricewatch.services import pipeline
+
     report = pipeline.persist_snapshots(snapshots, settings=settings, batch_size=50)
     where = redact(settings.database_url)
     if report.saved:
@@ -171,6 +183,8 @@ async def _scrape_with_progress(
     mode: BrowserMode | None,
     concurrency: int,
 ) -> list[ProductSnapshot]:
+    from pricewatch.services.scrape import open_scraper, scrape_many
+
     async with open_scraper(settings, browser_mode=mode) as scraper:
         if len(targets) <= 1:
             return await scrape_many(targets, scraper=scraper, concurrency=concurrency)
@@ -185,6 +199,8 @@ async def _scrape_with_progress(
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -218,6 +234,8 @@ def extract(
     url: Annotated[str, typer.Option("--url", help="The URL the page was saved from.")],
 ) -> None:
     """Read a saved product page and print its snapshot as JSON."""
+    from pricewatch.services.scrape import extract_file, failure_reason
+
     raw = file.read_bytes()
     if file.suffix == ".gz":
         try:
@@ -272,6 +290,7 @@ def demo(
 ) -> None:
     """Start the demo shop in the background, scrape its product pages and show the snapshots."""
     from pricewatch.demo.server import running_demo_shop
+    from pricewatch.services.scrape import ScrapeTarget
 
     with running_demo_shop(host="127.0.0.1", port=0, seed=1234) as shop:
         settings = _demo_settings(_settings())
@@ -297,6 +316,10 @@ def _demo_settings(settings: Settings) -> Settings:
 
 
 def _snapshot_table(snapshots: Sequence[ProductSnapshot]) -> Table:
+    from rich.table import Table
+
+    from pricewatch.services.scrape import failure_reason
+
     table = Table(title=f"{len(snapshots)} snapshots", title_justify="left")
     table.add_column("product", no_wrap=True, max_width=40, overflow="ellipsis")
     table.add_column("reference", no_wrap=True)

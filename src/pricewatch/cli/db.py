@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from alembic.util import CommandError
-from pydantic import ValidationError
 from rich.console import Console
-from sqlalchemy import exc as sa_exc
 
-from pricewatch.adapters.db import migrate
-from pricewatch.adapters.db.engine import UnsupportedDatabaseError, create_engine_for, redact
-from pricewatch.adapters.db.spool import SpoolBusyError
-from pricewatch.config import Settings, load_settings
-from pricewatch.services import pipeline
+# Alembic, SQLAlchemy and the services are imported by the commands (see `pricewatch.cli`).
+if TYPE_CHECKING:
+    from sqlalchemy import exc as sa_exc
+
+    from pricewatch.config import Settings
 
 db_app = typer.Typer(
     help="Create and migrate the database; write spooled snapshots back to it.",
@@ -27,6 +24,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
+    from pricewatch.config import load_settings
+
     try:
         return load_settings()
     except ValidationError as exc:
@@ -37,6 +38,12 @@ def _settings() -> Settings:
 @contextmanager
 def _database_errors(url: str) -> Iterator[None]:
     """One clear line instead of a traceback when the database cannot be used."""
+    from alembic.util import CommandError
+    from sqlalchemy import exc as sa_exc
+
+    from pricewatch.adapters.db.engine import UnsupportedDatabaseError, redact
+    from pricewatch.adapters.db.spool import SpoolBusyError
+
     where = redact(url)
     try:
         yield
@@ -55,12 +62,17 @@ def _database_errors(url: str) -> Iterator[None]:
 
 
 def _reason(exc: sa_exc.SQLAlchemyError) -> str:
+    from pricewatch.services import pipeline
+
     return pipeline.describe_error(exc).split(": ", 1)[-1]
 
 
 @db_app.command()
 def init() -> None:
     """Create the database schema (migrate an empty or older database to the newest revision)."""
+    from pricewatch.adapters.db import migrate
+    from pricewatch.adapters.db.engine import redact
+
     settings = _settings()
     url = settings.database_url
     with _database_errors(url):
@@ -73,6 +85,9 @@ def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
+    from pricewatch.adapters.db import migrate
+    from pricewatch.adapters.db.engine import redact
+
     url = _settings().database_url
     with _database_errors(url):
         migrate.upgrade(migrate.alembic_config(url=url), revision)
@@ -84,6 +99,9 @@ def downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision; `base` drops everything.")],
 ) -> None:
     """Migrate the database down to REVISION."""
+    from pricewatch.adapters.db import migrate
+    from pricewatch.adapters.db.engine import redact
+
     url = _settings().database_url
     with _database_errors(url):
         migrate.downgrade(migrate.alembic_config(url=url), revision)
@@ -98,6 +116,8 @@ def revision(
     ] = True,
 ) -> None:
     """Write a new migration (for developers: the database must be at the newest revision)."""
+    from pricewatch.adapters.db import migrate
+
     url = _settings().database_url
     with _database_errors(url):
         paths = migrate.new_revision(
@@ -110,6 +130,9 @@ def revision(
 @db_app.command()
 def current() -> None:
     """Show the database's revision and whether it is up to date."""
+    from pricewatch.adapters.db import migrate
+    from pricewatch.adapters.db.engine import create_engine_for, redact
+
     url = _settings().database_url
     with _database_errors(url):
         engine = create_engine_for(url)
@@ -127,6 +150,8 @@ def replay_spool(
     batch_size: Annotated[int, typer.Option(min=1, help="Snapshots per transaction.")] = 100,
 ) -> None:
     """Write the snapshots that waited in the spool to the database, and remove them from it."""
+    from pricewatch.services import pipeline
+
     settings = _settings()
     with _database_errors(settings.database_url):
         report = pipeline.replay_spool(settings=settings, batch_size=batch_size)

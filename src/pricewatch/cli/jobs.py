@@ -6,24 +6,25 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from alembic.util import CommandError
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, sessionmaker
 
-from pricewatch.adapters.db.engine import UnsupportedDatabaseError, redact
-from pricewatch.adapters.db.job_repository import EventRecord, JobRecord
-from pricewatch.config import Settings, load_settings
 from pricewatch.domain.job import EventLevel, JobStatus, is_terminal
-from pricewatch.services import database, jobs, pipeline
-from pricewatch.worker.engines import AnyEngine, engine_for
-from pricewatch.worker.huey_engine import BrokerConfigError
+
+# The database, the services and the job engines are imported by the commands that use them:
+# every process started as `pricewatch <command>` (a worker, the web process) imports this
+# module, and should not carry what other commands need (see `pricewatch.cli`).
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from pricewatch.adapters.db.job_repository import EventRecord, JobRecord
+    from pricewatch.config import Settings
+    from pricewatch.services import jobs
+    from pricewatch.worker.engines import AnyEngine
 
 jobs_app = typer.Typer(
     help="Background jobs: list, show, follow logs, cancel, cancel all, retry.",
@@ -53,6 +54,10 @@ _LEVEL_STYLE = {
 
 def load(**overrides: object) -> Settings:
     """The settings, or one clear line and exit code 2."""
+    from pydantic import ValidationError
+
+    from pricewatch.config import load_settings
+
     try:
         return load_settings(**overrides)
     except ValidationError as exc:
@@ -63,6 +68,13 @@ def load(**overrides: object) -> Settings:
 @contextmanager
 def failures(settings: Settings) -> Iterator[None]:
     """One clear line instead of a traceback when the database or the queue cannot be used."""
+    from alembic.util import CommandError
+    from sqlalchemy import exc as sa_exc
+
+    from pricewatch.adapters.db.engine import UnsupportedDatabaseError, redact
+    from pricewatch.services import database, jobs, pipeline
+    from pricewatch.worker.huey_engine import BrokerConfigError
+
     where = redact(settings.database_url)
     try:
         yield
@@ -90,6 +102,9 @@ def failures(settings: Settings) -> Iterator[None]:
 @contextmanager
 def job_services(settings: Settings) -> Iterator[tuple[sessionmaker[Session], AnyEngine]]:
     """The database (made ready) and the job engine, both closed at the end."""
+    from pricewatch.services import database, jobs
+    from pricewatch.worker.engines import engine_for
+
     with ExitStack() as stack:
         database.prepare(settings)
         sessions = stack.enter_context(jobs.open_sessions(settings))
@@ -124,6 +139,8 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 30,
 ) -> None:
     """List jobs, newest first."""
+    from pricewatch.services import jobs
+
     settings = load()
     wanted = list(status or [])
     if active:
@@ -137,6 +154,8 @@ def list_(
 @jobs_app.command()
 def show(job_id: Annotated[int, typer.Argument(help="The job's id.")]) -> None:
     """Show one job and its latest log lines."""
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, _):
         job = jobs.get(sessions=sessions, job_id=job_id)
@@ -156,6 +175,8 @@ def logs(
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between looks.")] = 0.5,
 ) -> None:
     """Print a job's log; with --follow, until the job ends (Ctrl-C stops following)."""
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, _):
         job = jobs.get(sessions=sessions, job_id=job_id)
@@ -178,6 +199,8 @@ def logs(
 @jobs_app.command()
 def cancel(job_ids: Annotated[list[int], typer.Argument(help="Ids of the jobs.")]) -> None:
     """Cancel jobs: a pending job never starts, a running job stops within seconds."""
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, engine):
         for job_id in job_ids:
@@ -187,6 +210,8 @@ def cancel(job_ids: Annotated[list[int], typer.Argument(help="Ids of the jobs.")
 @jobs_app.command("cancel-all")
 def cancel_all() -> None:
     """Cancel every pending and running job."""
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, engine):
         done = jobs.cancel_all(sessions=sessions, engine=engine)
@@ -201,6 +226,8 @@ def retry(
     job_id: Annotated[int, typer.Argument(help="A failed, partial or cancelled job.")],
 ) -> None:
     """Run a failed, partial or cancelled job again, as a new job linked to it."""
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, engine):
         created = jobs.retry(sessions=sessions, engine=engine, job_id=job_id)

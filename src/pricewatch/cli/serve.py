@@ -10,21 +10,20 @@ import logging
 import signal
 import sys
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
 
-from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.jobs import err, failures, load, out
-from pricewatch.config import Settings
-from pricewatch.services import database
-from pricewatch.services.scheduler import TICK_SECONDS
-from pricewatch.web.app import create_app
-from pricewatch.worker.engines import engine_for
-from pricewatch.worker.scheduler import SchedulerLoop, broker_check
-from pricewatch.worker.supervisor import ChildSpec, Supervisor
 
+# uvicorn, the web app, the scheduler and the engines are imported by the commands that run
+# them: `serve` starts each as a process of its own, which loads only what it runs.
+if TYPE_CHECKING:
+    from pricewatch.config import Settings
+
+#: Seconds between two scheduler ticks (`services.scheduler.TICK_SECONDS`, not imported
+#: here so that `--help` stays light; a test keeps the two equal).
+TICK_SECONDS = 30.0
 #: The module the children run as (`python -m pricewatch <command>`).
 CHILD_MODULE = "pricewatch"
 DEFAULT_HOST = "127.0.0.1"
@@ -45,6 +44,9 @@ def _logging(settings: Settings) -> None:
 
 def _check_broker(settings: Settings) -> None:
     """One clear line and exit code 1 when the job engine's broker cannot be reached."""
+    from pricewatch.worker.engines import engine_for
+    from pricewatch.worker.scheduler import broker_check
+
     engine = engine_for(settings)
     try:
         ping = broker_check(engine)
@@ -63,6 +65,11 @@ def scheduler(
     ] = TICK_SECONDS,
 ) -> None:
     """Run the scheduler: requeue lost jobs, queue due checks, maintenance; until Ctrl-C."""
+    from pricewatch.adapters.db.engine import redact
+    from pricewatch.services import database
+    from pricewatch.worker.engines import engine_for
+    from pricewatch.worker.scheduler import SchedulerLoop
+
     settings = load()
     _logging(settings)
     with failures(settings):
@@ -82,6 +89,11 @@ def scheduler(
 
 def web(host: _Host = DEFAULT_HOST, port: _Port = DEFAULT_PORT) -> None:
     """Run the web process (health endpoint and a placeholder page) until Ctrl-C."""
+    import uvicorn
+
+    from pricewatch.services import database
+    from pricewatch.web.app import create_app
+
     settings = load()
     with failures(settings):
         database.prepare(settings)
@@ -107,6 +119,9 @@ def serve(
     ] = None,
 ) -> None:
     """Start the web process, a worker and the scheduler; restart crashed ones; Ctrl-C stops."""
+    from pricewatch.services import database
+    from pricewatch.worker.supervisor import ChildSpec, Supervisor
+
     settings = load()
     _logging(settings)
     with failures(settings):

@@ -6,18 +6,17 @@ The functions are registered on the main app by `pricewatch.cli` (`app.command()
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
-from pricewatch.adapters.db.engine import redact
 from pricewatch.cli.jobs import describe_created, err, failures, job_services, load, out
-from pricewatch.domain.job import ItemFilter
-from pricewatch.services import database, jobs
-from pricewatch.worker.celery_engine import CeleryEngine, CeleryWorker
-from pricewatch.worker.engines import engine_for
-from pricewatch.worker.huey_engine import HueyWorker
+
+# A worker imports its own engine only (Huey or Celery), and the job code; never the web
+# stack, the other engine, or Playwright (see `pricewatch.cli`).
+if TYPE_CHECKING:
+    from pricewatch.worker.celery_engine import CeleryEngine
 
 _Names = Annotated[list[str] | None, typer.Option(help="Repeat for several.")]
 
@@ -31,6 +30,10 @@ def worker(
     ] = False,
 ) -> None:
     """Run background jobs from the queue until Ctrl-C or SIGTERM (running jobs hand back)."""
+    from pricewatch.adapters.db.engine import redact
+    from pricewatch.services import database
+    from pricewatch.worker.engines import engine_for, uses_celery
+
     settings = load()
     with failures(settings):
         database.prepare(settings)
@@ -42,9 +45,15 @@ def worker(
             update={"workers": workers or config.workers, "worker_type": kind}
         )
     try:
-        if isinstance(engine, CeleryEngine):
+        if uses_celery(settings):
+            from pricewatch.worker.celery_engine import CeleryEngine
+
+            assert isinstance(engine, CeleryEngine)
             _run_celery(engine)
         else:
+            from pricewatch.worker.huey_engine import HueyEngine, HueyWorker
+
+            assert isinstance(engine, HueyEngine)
             consumer = HueyWorker(engine)
             out.print(
                 f"Worker: {engine.worker.workers} {engine.worker.worker_type}(s) on the queue "
@@ -58,6 +67,9 @@ def worker(
 
 def _run_celery(engine: CeleryEngine) -> None:
     """Celery's worker in this process, always a prefork pool (revoke can terminate there)."""
+    from pricewatch.adapters.db.engine import redact
+    from pricewatch.worker.celery_engine import CeleryWorker
+
     out.print(
         f"Worker: {engine.worker.workers} process(es) on the Celery broker {engine.path}, "
         f"database {redact(engine.settings.database_url)}. Ctrl-C stops."
@@ -85,6 +97,9 @@ def enqueue(
     if bool(urls) == all_products:
         err.print("[red]error:[/] give product URLs, or --all (with optional filters)")
         raise typer.Exit(2)
+    from pricewatch.domain.job import ItemFilter
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, engine):
         if all_products:
@@ -114,6 +129,8 @@ def schedule(
     ] = 24.0,
 ) -> None:
     """Track a product: check it now, then every --interval hours."""
+    from pricewatch.services import jobs
+
     settings = load()
     with failures(settings), job_services(settings) as (sessions, engine):
         created = jobs.schedule_product(

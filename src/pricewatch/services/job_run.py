@@ -7,9 +7,15 @@ the job's items run, a watcher renews the lease and looks at the cancel flag eve
 items' asyncio tasks at once (an in-flight fetch included), so a job stops within a second or
 two of being asked. Between items and before each fetch the items check too.
 
-Progress, counts and log lines are committed as the job goes (the job console reads them), one
-small unit of work each. Two checks of one product never overlap: each item holds the
-product's lock (`product_locks`) from before its fetch until its snapshot is saved.
+Progress, counts and log lines are kept in memory and written together, with the lease's
+renewal, at most every `FLUSH_SECONDS` (and when the job ends): the job console reads them, and
+a per-item commit of each cost more than the item's own save. What must never be lost is
+written per item instead: a `scrape_all` item's snapshot, its mark in `job_items` and its
+lock's release are one transaction, so a worker killed at any moment leaves each item saved and
+marked, or neither; a later attempt (after a kill, a hand-back or a transient failure) skips the
+marked items and carries their counts on. Two checks of one product never overlap: each item
+holds the product's lock (`product_locks`) from before its fetch until its snapshot is saved; a
+later attempt takes over the locks an earlier attempt of the same job left behind.
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from pricewatch.adapters.db import job_items, repository
 from pricewatch.adapters.db import job_repository as repo
+from pricewatch.adapters.db.job_items import Outcome
 from pricewatch.adapters.db.job_repository import CatalogItem, JobRecord
 from pricewatch.adapters.db.repository import SaveResult
 from pricewatch.config import Settings
@@ -44,6 +52,9 @@ from pricewatch.domain.snapshot import ProductSnapshot, utc_now
 from pricewatch.services import pipeline
 from pricewatch.services.jobs import JobConfig, SessionFactory, job_config
 from pricewatch.services.scrape import Scraper, failure_reason, open_scraper
+
+#: Longest time progress, counts and log lines wait in memory before they are written.
+FLUSH_SECONDS = 0.5
 
 
 class StopReason(StrEnum):
@@ -122,6 +133,9 @@ class Run:
         self.progress = JobProgress()
         self.counts = JobCounts()
         self.stop_reason: StopReason | None = None
+        self._events: list[tuple[EventLevel, str, datetime]] = []
+        self._dirty = False
+        self._flushed_at = time.monotonic()
 
     # --- stopping ------------------------------------------------------------------------------
 
@@ -151,16 +165,11 @@ class Run:
         if self.stopping.is_set():
             return StopReason.SHUTDOWN
         try:
-            if beat:
-                flag = repo.heartbeat(
-                    session=self.session,
-                    job_id=self.job.id,
-                    worker_id=self.worker_id,
-                    now=utc_now(),
-                )
+            if beat or self._dirty or self._events:
+                flag = self.flush()  # renews the lease too
             else:
                 flag = repo.cancel_requested(session=self.session, job_id=self.job.id)
-            self.session.commit()
+                self.session.commit()
         except sa_exc.SQLAlchemyError:
             self.session.rollback()
             return None
@@ -171,34 +180,110 @@ class Run:
     # --- recording -----------------------------------------------------------------------------
 
     def event(self, level: EventLevel, message: str) -> None:
-        """Log one line to the job (its own unit of work)."""
-        repo.add_event(
-            session=self.session, job_id=self.job.id, level=level, message=message, now=utc_now()
-        )
-        self.session.commit()
+        """Log one line to the job (written with the next flush)."""
+        self._events.append((level, message, utc_now()))
 
     def set_total(self, total: int) -> None:
-        """Announce how many items the job has."""
+        """Announce how many items the job has (written at once)."""
         self.progress = JobProgress(total, self.progress.completed, None)
-        self._save_progress()
+        self._dirty = True
+        self.flush()
 
     def item_done(self, counts: JobCounts, label: str) -> None:
-        """Count one finished item."""
+        """Count one finished item (written with the next flush, at most `FLUSH_SECONDS` on)."""
         done = self.progress.completed + 1
         self.progress = JobProgress(self.progress.total, done, label)
         self.counts += counts
-        self._save_progress()
+        self._dirty = True
+        if time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+            self.flush()
 
-    def _save_progress(self) -> None:
-        repo.record_progress(
+    def flush(self) -> bool | None:
+        """Write the buffered log lines, progress and counts, renewing the lease; as `heartbeat`.
+
+        One transaction; on a database error it is rolled back and everything stays buffered.
+        """
+        try:
+            job_items.add_events(session=self.session, job_id=self.job.id, lines=self._events)
+            flag = repo.record_progress(
+                session=self.session,
+                job_id=self.job.id,
+                worker_id=self.worker_id,
+                progress=self.progress,
+                counts=self.counts,
+                now=utc_now(),
+            )
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        self._events.clear()
+        self._dirty = False
+        self._flushed_at = time.monotonic()
+        return flag
+
+    def flush_events(self) -> None:
+        """Write the buffered log lines only (the lease may be gone)."""
+        job_items.add_events(session=self.session, job_id=self.job.id, lines=self._events)
+        self.session.commit()
+        self._events.clear()
+
+    # --- items of a catalog-wide job ----------------------------------------------------------
+
+    def resume(self, items: list[CatalogItem]) -> list[CatalogItem]:
+        """The items earlier attempts did not finish; their counts and progress carried on."""
+        done = job_items.finished(session=self.session, job_id=self.job.id)
+        if self.job.attempts > 1:
+            job_items.take_over_locks(
+                session=self.session, holder_prefix=self._job_holder, holder=self._holder
+            )
+        self.session.commit()
+        remaining = [i for i in items if i.id not in done.item_ids]
+        total = len(remaining) + len(done.item_ids)
+        self.progress = JobProgress(total, len(done.item_ids), None)
+        self.counts = done.counts
+        if done.item_ids:
+            self.event(
+                EventLevel.INFO,
+                f"resumed: {len(done.item_ids)} of {total} item(s) were done by earlier attempts",
+            )
+        return remaining
+
+    def save_item(self, item: CatalogItem, snapshot: ProductSnapshot) -> None:
+        """Save the item's snapshot, mark it done and release its lock: one transaction."""
+        try:
+            saved = repository.save_snapshots(session=self.session, snapshots=[snapshot])
+            outcome = _outcome(snapshot, saved)
+            self._mark(item, outcome)
+            repo.release_product_lock(
+                session=self.session, key=repo.lock_key(item.url), holder=self._holder
+            )
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            self.unlock(item.url)
+            raise
+        self.item_done(_counted(self, snapshot, outcome), item.url)
+
+    def skip_item(self, item: CatalogItem, reason: str) -> None:
+        """Mark an item skipped (another job holds its lock)."""
+        try:
+            self._mark(item, Outcome.SKIPPED)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.event(EventLevel.WARNING, f"skipped {item.url}: {reason}")
+        self.item_done(JobCounts(skipped=1), item.url)
+
+    def _mark(self, item: CatalogItem, outcome: Outcome) -> None:
+        job_items.mark_done(
             session=self.session,
             job_id=self.job.id,
-            worker_id=self.worker_id,
-            progress=self.progress,
-            counts=self.counts,
+            item_id=item.id,
+            outcome=outcome,
             now=utc_now(),
         )
-        self.session.commit()
 
     # --- product locks -------------------------------------------------------------------------
 
@@ -226,7 +311,12 @@ class Run:
 
     @property
     def _holder(self) -> str:
-        return f"job {self.job.id} on {self.worker_id}"
+        return f"{self._job_holder}{self.worker_id}"
+
+    @property
+    def _job_holder(self) -> str:
+        """What every lock holder of this job starts with, whichever attempt it is."""
+        return f"job {self.job.id} on "
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -267,6 +357,8 @@ def _stopped(run: Run) -> RunOutcome:
     reason = run.stop_reason or StopReason.CANCELLED
     done = f"after {run.progress.completed} of {run.progress.total} item(s)"
     if reason is StopReason.LEASE_LOST:
+        run.session.rollback()
+        run.flush_events()
         return RunOutcome(run.job.id, claimed=True)  # another worker owns the job now
     if reason is StopReason.SHUTDOWN:
         return _release(run, f"the worker is shutting down {done}; the job runs again", 0.0)
@@ -296,6 +388,7 @@ def _finish(run: Run, status: JobStatus, error: str | None) -> RunOutcome:
         f"{c.created} created, {c.updated} updated, {c.skipped} skipped, {c.errors} error(s)"
     )
     run.event(level, f"{summary} ({error})" if error else summary)
+    run.flush()
     finished = repo.finish_job(
         session=run.session,
         job_id=run.job.id,
@@ -310,11 +403,13 @@ def _finish(run: Run, status: JobStatus, error: str | None) -> RunOutcome:
 
 def _release(run: Run, message: str, delay: float) -> RunOutcome:
     run.session.rollback()
+    run.flush()
     repo.release_job(
         session=run.session, job_id=run.job.id, worker_id=run.worker_id, now=utc_now(), error=None
     )
     run.session.commit()
     run.event(EventLevel.WARNING, message)
+    run.flush_events()
     return RunOutcome(run.job.id, claimed=True, status=JobStatus.PENDING, retry_in=delay)
 
 
@@ -344,12 +439,12 @@ def _set_schedule(run: Run, product_id: int, interval: int) -> None:
 
 
 async def _scrape_all(run: Run, settings: Settings) -> JobCounts:
-    """Every product the job's filter selects, `concurrency` at a time."""
+    """Every product the job's filter selects, `concurrency` at a time; resumes a later attempt."""
     item_filter = ItemFilter.model_validate(run.job.params.get("filter") or {})
-    items = [i for i in repo.catalog_items(session=run.session) if item_filter.selects(i)]
-    run.session.commit()
-    run.set_total(len(items))
-    run.event(EventLevel.INFO, f"{len(items)} product(s) selected")
+    selected = [i for i in repo.catalog_items(session=run.session) if item_filter.selects(i)]
+    run.event(EventLevel.INFO, f"{len(selected)} product(s) selected")
+    items = run.resume(selected)
+    run.set_total(run.progress.total)
     limit = asyncio.Semaphore(run.config.concurrency)
     async with open_scraper(settings) as scraper:
         try:
@@ -364,10 +459,20 @@ async def _scrape_all(run: Run, settings: Settings) -> JobCounts:
 async def _catalog_item(
     run: Run, scraper: Scraper, item: CatalogItem, limit: asyncio.Semaphore
 ) -> None:
+    """Check one product under its lock; its save, mark and unlock are one transaction."""
     run.check()
     async with limit:
-        counts, _ = await _check(run, scraper, item.url)
-    run.item_done(counts, item.url)
+        run.check()
+        if not run.lock(item.url):
+            run.skip_item(item, "another job is checking it")
+            return
+        try:
+            run.check()
+            snapshot = await scraper.scrape(item.url)
+        except BaseException:
+            run.unlock(item.url)
+            raise
+        run.save_item(item, snapshot)
 
 
 async def _check(run: Run, scraper: Scraper, url: str) -> tuple[JobCounts, SaveResult | None]:
@@ -382,18 +487,37 @@ async def _check(run: Run, scraper: Scraper, url: str) -> tuple[JobCounts, SaveR
         saved = pipeline.process_snapshot(snapshot, session=run.session)
     finally:
         run.unlock(url)
-    return _counted(run, snapshot, saved), saved
+    return _counted(run, snapshot, _outcome(snapshot, saved)), saved
 
 
-def _counted(run: Run, snapshot: ProductSnapshot, saved: SaveResult) -> JobCounts:
+def _outcome(snapshot: ProductSnapshot, saved: SaveResult) -> Outcome:
+    """What a saved snapshot counts for."""
+    if failure_reason(snapshot) is not None:
+        return Outcome.ERROR
+    return Outcome.CREATED if saved.products_created else Outcome.UPDATED
+
+
+def _counted(run: Run, snapshot: ProductSnapshot, outcome: Outcome) -> JobCounts:
     """Log the item and say what it counts for."""
     reason = failure_reason(snapshot)
     if reason is not None:
         run.event(EventLevel.ERROR, f"{snapshot.url}: {reason}")
-        return JobCounts(errors=1)
-    price = f"{snapshot.price} {snapshot.currency or ''}".strip() if snapshot.price else "no price"
-    run.event(EventLevel.INFO, f"{snapshot.url}: {snapshot.title or 'untitled'} ({price})")
-    return JobCounts(created=1) if saved.products_created else JobCounts(updated=1)
+    else:
+        price = f"{snapshot.price} {snapshot.currency or ''}".strip() if snapshot.price else ""
+        run.event(
+            EventLevel.INFO,
+            f"{snapshot.url}: {snapshot.title or 'untitled'} ({price or 'no price'})",
+        )
+    return _OUTCOME_COUNTS[outcome]
+
+
+_OUTCOME_COUNTS = {
+    Outcome.CREATED: JobCounts(created=1),
+    Outcome.UPDATED: JobCounts(updated=1),
+    Outcome.DELETED: JobCounts(deleted=1),
+    Outcome.SKIPPED: JobCounts(skipped=1),
+    Outcome.ERROR: JobCounts(errors=1),
+}
 
 
 async def _maintenance(run: Run, settings: Settings) -> JobCounts:

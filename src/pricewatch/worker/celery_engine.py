@@ -52,7 +52,7 @@ from pricewatch.config import Settings, WorkerSettings
 from pricewatch.domain.job import retry_delay
 from pricewatch.services import job_run, pipeline, scheduler
 from pricewatch.services.jobs import JobConfig, job_config
-from pricewatch.worker.huey_engine import BrokerConfigError, broker_url, worker_id
+from pricewatch.worker.engines import BrokerConfigError, broker_url, worker_id
 
 _log = logging.getLogger("pricewatch.worker")
 

@@ -1,27 +1,54 @@
-"""Which job engine `PW_BROKER_URL` selects: Huey on SQLite (embedded), Celery on Redis/AMQP."""
+"""Which job engine `PW_BROKER_URL` selects: Huey on SQLite (embedded), Celery on Redis/AMQP.
+
+Each engine's module is imported only when that engine is chosen: a Huey worker never loads
+Celery, a Celery worker never loads Huey, and `pricewatch --help` loads neither. What both need
+(the broker URL, its errors, a worker's id) lives here.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
 from pricewatch.config import Settings
-from pricewatch.worker.celery_engine import BrokerUnavailableError, CeleryEngine
-from pricewatch.worker.huey_engine import BrokerConfigError, HueyEngine, broker_url
+
+if TYPE_CHECKING:
+    from pricewatch.worker.celery_engine import BrokerUnavailableError, CeleryEngine
+    from pricewatch.worker.huey_engine import HueyEngine
+
+    #: Either engine: both implement `services.jobs.JobEngine` and have `close()` and `worker`.
+    AnyEngine: TypeAlias = "HueyEngine | CeleryEngine"
 
 __all__ = [
     "CELERY_SCHEMES",
     "AnyEngine",
     "BrokerConfigError",
     "BrokerUnavailableError",
+    "broker_url",
     "engine_for",
     "uses_celery",
+    "worker_id",
 ]
 
 #: Broker URL schemes that select the distributed engine (Celery).
 CELERY_SCHEMES = frozenset({"redis", "rediss", "amqp", "amqps", "pyamqp"})
 
-#: Either engine: both implement `services.jobs.JobEngine` and have `close()` and `worker`.
-AnyEngine = HueyEngine | CeleryEngine
+
+class BrokerConfigError(ValueError):
+    """`PW_BROKER_URL` names a broker the chosen engine cannot use."""
+
+
+def broker_url(settings: Settings) -> str | None:
+    """`PW_BROKER_URL`, when set."""
+    return settings.broker_url or None
+
+
+def worker_id() -> str:
+    """Who runs a job: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
 
 
 def uses_celery(settings: Settings) -> bool:
@@ -37,5 +64,23 @@ def engine_for(settings: Settings) -> AnyEngine:
     `BrokerUnavailableError` (its message names the broker), and the job stays pending.
     """
     if uses_celery(settings):
+        from pricewatch.worker.celery_engine import CeleryEngine
+
         return CeleryEngine(settings)
+    from pricewatch.worker.huey_engine import HueyEngine
+
     return HueyEngine(settings)
+
+
+def __getattr__(name: str) -> Any:
+    """`AnyEngine` and `BrokerUnavailableError`, imported (with both engines) on first use."""
+    if name == "BrokerUnavailableError":
+        from pricewatch.worker.celery_engine import BrokerUnavailableError
+
+        return BrokerUnavailableError
+    if name == "AnyEngine":
+        from pricewatch.worker.celery_engine import CeleryEngine
+        from pricewatch.worker.huey_engine import HueyEngine
+
+        return HueyEngine | CeleryEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,6 @@ from pricewatch.services import pipeline
 from pricewatch.services.jobs import JobEngine, SessionFactory, open_sessions
 from pricewatch.services.maintenance import BrokerCheck
 from pricewatch.services.scheduler import TICK_SECONDS, TickReport, tick
-from pricewatch.worker.huey_engine import HueyEngine
 
 _log = logging.getLogger("pricewatch.scheduler")
 
@@ -34,8 +33,9 @@ def broker_check(engine: object) -> BrokerCheck | None:
     ping = getattr(engine, "ping", None)
     if callable(ping):
         return ping  # type: ignore[no-any-return]
-    if isinstance(engine, HueyEngine):
-        return lambda: engine.huey.storage.queue_size()
+    huey = getattr(engine, "huey", None)  # Huey's queue (not imported here: see `engines`)
+    if huey is not None:
+        return lambda: huey.storage.queue_size()
     return None
 
 

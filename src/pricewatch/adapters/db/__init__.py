@@ -2,5 +2,6 @@
 
 # Registers the job tables on the shared MetaData, so migrations and drift checks see them
 # wherever only `tables.Base` is imported (the Alembic environment does that).
+from pricewatch.adapters.db import job_items as job_items
 from pricewatch.adapters.db import job_tables as job_tables
 from pricewatch.adapters.db import ops_tables as ops_tables

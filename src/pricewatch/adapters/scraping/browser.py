@@ -20,23 +20,16 @@ import asyncio
 import os
 import time
 from contextlib import suppress
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import anyio
 import httpx
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    Page,
-    Playwright,
-    Request,
-    Response,
-    Route,
-    WebSocketRoute,
-    async_playwright,
-)
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+# Playwright's API (about 20 MB) is imported when Chromium is launched (`_launch`), so a
+# process that never renders a page never loads it. Its two error classes live in a small
+# module of their own; they are the very classes `playwright.async_api` exports.
+from playwright._impl._errors import Error as PlaywrightError
+from playwright._impl._errors import TimeoutError as PlaywrightTimeoutError
 
 from pricewatch.adapters.scraping.fetch import (
     BrowserUnavailableError,
@@ -51,6 +44,18 @@ from pricewatch.adapters.scraping.fetch import (
 from pricewatch.adapters.scraping.guard import Resolver, UrlGuard
 from pricewatch.config import BrowserSettings, FetchSettings
 from pricewatch.domain.snapshot import FetchMethod
+
+if TYPE_CHECKING:
+    from playwright.async_api import (
+        Browser,
+        BrowserContext,
+        Page,
+        Playwright,
+        Request,
+        Response,
+        Route,
+        WebSocketRoute,
+    )
 
 BROWSER_ARGS = (
     "--no-sandbox",
@@ -305,6 +310,8 @@ class BrowserFetcher:
                 f"Chromium not found at {path}; install Debian's chromium package"
                 " or set PW_BROWSER_EXECUTABLE_PATH"
             )
+        from playwright.async_api import async_playwright
+
         try:
             self._playwright = await async_playwright().start()
             return await self._playwright.chromium.launch(
