@@ -48,7 +48,6 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     ("imperva challenge", "Request unsuccessful. Incapsula incident ID"),
     ("captcha page", "please verify you are a human"),
 )
-_AMAZON_FORM = lxml.etree.XPath("//form[contains(@action, 'validateCaptcha')]")
 # Elements that only bot walls have; trusted when the page has no product markup.
 _WALL_ELEMENTS: tuple[tuple[str, lxml.etree.XPath], ...] = (
     (
@@ -89,7 +88,8 @@ def _by_title(page: Page) -> str | None:
 
 
 def _by_phrase(page: Page) -> str | None:
-    if "validateCaptcha" in page.text and _AMAZON_FORM(page.tree):
+    # Forms are indexed with the page's few other tags: no scan of the text or the tree.
+    if any("validateCaptcha" in (form.get("action") or "") for form in page.elements("form")):
         return "amazon robot check (captcha form)"
     if len(page.text) > _WALL_TEXT_LIMIT:
         return None  # walls are small pages; a long page is content that may quote them

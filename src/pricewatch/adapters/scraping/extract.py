@@ -21,6 +21,7 @@ from pricewatch.adapters.scraping.fields import Fields
 from pricewatch.adapters.scraping.generic import (
     appstate,
     datalayer,
+    fromprice,
     heuristics,
     jsonld,
     microdata,
@@ -82,7 +83,9 @@ def extract_page(page: Page, *, method: FetchMethod = FetchMethod.HTTP) -> Produ
     source = adapter.name if adapter else page.host
     if (block := detect_block(page)) is not None:
         return _blocked_snapshot(page, source=source, what=block, method=method)
-    merged, used = _merge_layers(page, adapter=adapter)
+    merged, used, priced_by = _merge_layers(page, adapter=adapter)
+    if priced_by is not None:
+        _apply_from_price(page, merged, priced_by)
     if adapter is None or adapter.name not in used or merged.availability is None:
         # A store adapter reads its own site's stock; the generic buy-box rule is for the rest.
         _prefer_visible_stock(page, merged)
@@ -161,9 +164,15 @@ def _layers(page: Page, *, adapter: StoreAdapter | None) -> list[_NamedLayer]:
     ]
 
 
-def _merge_layers(page: Page, *, adapter: StoreAdapter | None) -> tuple[Fields, list[str]]:
-    """All layers merged, earlier ones winning per field; later ones skipped once complete."""
+def _merge_layers(
+    page: Page, *, adapter: StoreAdapter | None
+) -> tuple[Fields, list[str], tuple[str, Fields] | None]:
+    """All layers merged, earlier ones winning per field; later ones skipped once complete.
+
+    Also returns the layer the price came from, with what it found.
+    """
     merged, used = Fields(), []
+    priced_by: tuple[str, Fields] | None = None
     for layer in _layers(page, adapter=adapter):
         if _complete(merged):
             break
@@ -176,8 +185,38 @@ def _merge_layers(page: Page, *, adapter: StoreAdapter | None) -> tuple[Fields, 
             continue
         if not found.is_empty():
             used.append(layer.name)
+        if merged.price is None and found.price is not None:
+            priced_by = (layer.name, found)
         merged.fill_from(found)
-    return merged, used
+    return merged, used, priced_by
+
+
+# Layers whose price is one structured offer, which may be one variant's.
+_OFFER_LAYERS = frozenset({jsonld.NAME, microdata.NAME, opengraph.NAME})
+
+
+def _apply_from_price(page: Page, merged: Fields, priced_by: tuple[str, Fields]) -> None:
+    """Price a multi-variant product with no variant selected at its "from" price, when the
+    page says it shows one (see `fromprice`)."""
+    name, found = priced_by
+    if name not in _OFFER_LAYERS or merged.price is None:
+        return
+    identifiers = tuple(v for v in (found.reference, found.gtin) if v)
+    try:
+        lowest = fromprice.from_price(
+            page,
+            price=merged.price,
+            identifiers=identifiers,
+            region=lambda: heuristics.buy_box_region(page),
+        )
+    except Exception as exc:
+        merged.errors.append(f"from price: {type(exc).__name__}: {exc}")
+        return
+    if lowest is not None:
+        merged.notes.append(
+            f"from price {lowest} shown for a product with variants ({name}: {merged.price})"
+        )
+        merged.price = lowest
 
 
 def _complete(fields: Fields) -> bool:

@@ -10,13 +10,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
 from itertools import accumulate
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+    to_unicode,
+)
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]|$)")
@@ -28,7 +34,14 @@ _CONTROL_BYTES = bytes(range(9)) + bytes(range(14, 32))
 _VISIBLE_TEXT = lxml.etree.XPath(
     "descendant-or-self::text()[not(ancestor::script or ancestor::style or ancestor::noscript)]"
 )
-_NAME_ATTRIBUTES = lxml.etree.XPath("//@class | //@id")
+# Listing the (few) attributes is far cheaper than testing every element with a predicate
+# (`//*[@itemprop or @itemscope]`): libxml2 evaluates a predicate per element.
+_MICRODATA_ATTRIBUTES = lxml.etree.XPath("//@itemprop | //@itemscope")
+_CLASS_VALUES = lxml.etree.XPath("//@class")
+_ID_VALUES = lxml.etree.XPath("//@id")
+_MERGED = lxml.etree.XPath("$a | $b")
+# XPath's id() reads the ID table libxml2 fills while parsing: a hash lookup, no tree walk.
+_BY_ID = lxml.etree.XPath("id($ids)")
 #: Tags `Page.elements` finds in one walk of the tree.
 INDEXED_TAGS = (
     "meta",
@@ -43,6 +56,8 @@ INDEXED_TAGS = (
     "th",
     "dt",
     "label",
+    # Bot walls' captcha forms.
+    "form",
 )
 #: Encodings whose bytes libxml2 reads exactly as Python decodes them.
 _NATIVE_ENCODINGS = frozenset({"utf-8", "utf8", "ascii", "us-ascii"})
@@ -182,6 +197,16 @@ class Page:
         return " ".join((title.text or "").split()) or None
 
     @cached_property
+    def microdata_elements(self) -> list[HtmlElement]:
+        """Elements with an `itemprop` or `itemscope` attribute, in document order."""
+        found: list[HtmlElement] = []
+        for value in select(_MICRODATA_ATTRIBUTES, self.tree):
+            element = value.getparent()
+            if element is not None and (not found or found[-1] is not element):
+                found.append(element)
+        return found
+
+    @cached_property
     def names(self) -> NameIndex:
         """Elements found by substrings of their class or id (one pass over the tree)."""
         return NameIndex(self.tree)
@@ -201,17 +226,18 @@ class Page:
 
 
 class NameIndex:
-    """Every class and id value of a tree, searchable by substring in one lower-cased string.
+    """Every class and id value of a tree, searchable by substring in lower-cased strings.
 
-    One XPath pass and plain `str.find` calls: much cheaper than many `contains(@class, ...)`
-    XPath tests, each of which walks the whole tree again.
+    Two XPath listings and plain `str.find` calls: much cheaper than many
+    `contains(@class, ...)` XPath tests, each of which walks the whole tree again. Classes and
+    ids are listed apart: the union `//@class | //@id` makes libxml2 merge and sort the two
+    big node sets; only the few owners a search finds are put in document order.
     """
 
     def __init__(self, tree: HtmlElement) -> None:
-        self._values: list[Any] = select(_NAME_ATTRIBUTES, tree)
-        self._joined = "\x00".join(self._values).lower()
-        # Where each value ends in `_joined` (its length plus one separator, summed), in C.
-        self._ends = list(accumulate(map((1).__add__, map(len, self._values))))
+        self._tree = tree
+        self._classes = _Values(select(_CLASS_VALUES, tree))
+        self._ids = _Values(select(_ID_VALUES, tree))
 
     def find(self, *needles: str) -> list[HtmlElement]:
         """Elements whose lower-cased class or id contains any needle, in document order."""
@@ -221,29 +247,80 @@ class NameIndex:
         """Elements with a whole class name (or id) equal to a lower-case token, in order."""
         return self._owners(tokens, whole=True)
 
-    def _owners(self, needles: Iterable[str], *, whole: bool) -> list[HtmlElement]:
+    def _owners(self, needles: tuple[str, ...], *, whole: bool) -> list[HtmlElement]:
         """Owners of the attribute values holding a needle (`whole`: as a whole name)."""
+        by_class = self._classes.owners(needles, whole=whole)
+        by_id = self._ids.owners(needles, whole=whole)
+        if not by_id or not by_class:
+            return by_class or by_id
+        # Both in document order already; the union merges them and drops repeats, in C.
+        return cast(list[HtmlElement], _MERGED(self._tree, a=by_class, b=by_id))
+
+
+class _Values:
+    """One attribute's values (smart strings, in document order) joined for substring search."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self._values = values
+        self._joined = "\x00".join(values).lower()
+        # Where each value ends in `_joined` (its length plus one separator, summed), in C.
+        self._ends = list(accumulate(map((1).__add__, map(len, values))))
+
+    def owners(self, needles: tuple[str, ...], *, whole: bool) -> list[HtmlElement]:
+        """Owners of the values holding a needle, in document order (one value per owner)."""
         # str.find runs a fast substring search in C; a regex alternation is several times slower.
         joined, ends = self._joined, self._ends
         hits: set[int] = set()
         for needle in needles:
             start = joined.find(needle)
             while start != -1:
-                end = start + len(needle)
-                if not whole or (_boundary(joined, start - 1) and _boundary(joined, end)):
-                    hits.add(bisect_right(ends, start))
+                index = bisect_right(ends, start)
+                if not whole or (
+                    _boundary(joined, start - 1) and _boundary(joined, start + len(needle))
+                ):
+                    hits.add(index)
+                    if not whole:
+                        # One hit is enough: search on from the end of this value.
+                        start = joined.find(needle, ends[index]) if index < len(ends) else -1
+                        continue
                 start = joined.find(needle, start + 1)
-        found: list[HtmlElement] = []
-        for index in sorted(hits):
-            element = self._values[index].getparent()
-            if element is not None and (not found or found[-1] is not element):
-                found.append(element)
-        return found
+        found = (self._values[index].getparent() for index in sorted(hits))
+        return [element for element in found if element is not None]
 
 
 def _boundary(text: str, index: int) -> bool:
     """True when `index` is outside `text` or at a separator between names."""
     return index < 0 or index >= len(text) or text[index] in " \t\n\r\f\x00"
+
+
+def elements_by_id(tree: HtmlElement, wanted: Iterable[str]) -> dict[str, HtmlElement]:
+    """The first element carrying each wanted id in `tree`'s document (absent ids left out).
+
+    Looked up in the ID table lxml's parsers fill by default (`collect_ids`), so no walk of
+    the tree. That table also holds `<a name>` values, and keeps the first of repeated ids: when
+    an `<a name>` took a wanted id first, the ids are looked up by one walk instead.
+    """
+    names = frozenset(wanted)
+    plain = " ".join(name for name in names if name and name.split() == [name])
+    found: dict[str, HtmlElement] = {}
+    for element in select(_BY_ID, tree, ids=plain) if plain else ():
+        ident = element.get("id")
+        if ident not in names:
+            return _ids_by_walk(tree, names)
+        found.setdefault(ident, element)
+    if len(plain.split()) < len(names):
+        # Ids holding whitespace (or empty) cannot be looked up by id().
+        return _ids_by_walk(tree, names)
+    return found
+
+
+def _ids_by_walk(tree: HtmlElement, names: frozenset[str]) -> dict[str, HtmlElement]:
+    """The first element carrying each of `names` as its id, found in one pass."""
+    found: dict[str, HtmlElement] = {}
+    for value in select(_ID_VALUES, tree):
+        if value in names and value not in found:
+            found[str(value)] = value.getparent()
+    return found
 
 
 def select(xpath: lxml.etree.XPath, node: HtmlElement, **variables: str) -> list[Any]:
@@ -267,13 +344,17 @@ def load_page(html: str | bytes, url: str, *, content_type: str | None = None) -
     """
     if isinstance(html, bytes):
         _reject_binary(html)
-        encoding, text = _decode(html, content_type=content_type)
+        encoding, text, exact = _decode_exactly(html, content_type=content_type)
         size = len(html)
     else:
-        encoding, text, size = None, html, len(html.encode("utf-8", "replace"))
-    if not text.strip():
+        encoding, text, exact = None, html, False
+        size = len(html.encode("utf-8", "replace"))
+    if not text or text.isspace():
         raise PageError("the page is empty")
-    tree = _parse(html if isinstance(html, bytes) else None, text, encoding=encoding)
+    # libxml2 reads UTF-8 bytes faster than a Python str; only safe when Python decoded every
+    # byte as it is (nothing replaced), which libxml2 then reads alike.
+    native = isinstance(html, bytes) and exact and encoding in _NATIVE_ENCODINGS
+    tree = _parse(html if native and isinstance(html, bytes) else None, text)
     return Page(url=url, text=text, tree=tree, size_bytes=size)
 
 
@@ -295,11 +376,33 @@ def _decode(body: bytes, *, content_type: str | None) -> tuple[str, str]:
     return str(encoding), str(text)
 
 
-def _parse(body: bytes | None, text: str, *, encoding: str | None) -> HtmlElement:
-    """Parse the page once; from the bytes when libxml2 decodes them exactly like Python."""
+def _decode_exactly(body: bytes, *, content_type: str | None) -> tuple[str, str, bool]:
+    """`_decode`, plus whether every byte decoded as it is (nothing replaced).
+
+    Follows `html_to_unicode` step by step (BOM, header, <meta charset>, UTF-8), but decodes
+    strictly first: a clean decode needs no later scan of the text for replacement marks.
+    """
+    bom_encoding, bom = read_bom(body)
+    if bom_encoding is not None and bom is not None:
+        encoding, data = bom_encoding, body[len(bom) :]
+    else:
+        found = http_content_type_encoding(content_type) or html_body_declared_encoding(body)
+        if found in ("utf-16", "utf-32"):
+            found += "-be"
+        encoding, data = found or "utf8", body
     try:
-        # libxml2 reads UTF-8 bytes faster than a Python str; only safe when nothing was replaced.
-        if body is not None and encoding in _NATIVE_ENCODINGS and "\ufffd" not in text:
+        return encoding, data.decode(encoding), True
+    except UnicodeDecodeError:
+        return encoding, to_unicode(data, encoding), False
+    except LookupError:
+        encoding, text = _decode(body, content_type=content_type)
+        return encoding, text, False
+
+
+def _parse(body: bytes | None, text: str) -> HtmlElement:
+    """Parse the page once: from `body` (UTF-8 bytes) when given, else from the text."""
+    try:
+        if body is not None:
             return lxml.html.document_fromstring(body, parser=_parser(encoding="utf-8"))
         return lxml.html.document_fromstring(
             _XML_DECLARATION.sub("", text, count=1), parser=_parser(encoding=None)

@@ -103,7 +103,6 @@ _NOT_SELLING_TEXT = re.compile(
 )
 _SPLIT_SEPARATOR = re.compile(r"(?<=\d)\s*([.,])\s*(?=\d)")
 _NUMBER_GROUP = re.compile(r"\d[\d.,'\u00a0\u202f ]*")
-_ITEMPROP_PRICE = lxml.etree.XPath("//*[@itemprop='price']")
 _CART_NEEDLES = (
     "cart",
     "basket",
@@ -306,6 +305,19 @@ def visible_price(page: Page) -> Decimal | None:
     return price[0] if price is not None else None
 
 
+def buy_box_region(page: Page, *, levels: int = 3) -> HtmlElement | None:
+    """The block around the product's offer: the anchor's `levels`-th ancestor (at most body)."""
+    region = view_of(page).anchor
+    for _ in range(levels):
+        parent = region.getparent() if region is not None else None
+        if parent is None or parent.tag == "html":
+            break
+        region = parent
+        if parent.tag == "body":
+            break
+    return region
+
+
 def view_of(page: Page) -> PageView:
     """The page's (cached) visible-page reader."""
     view = _VIEWS.get(page)
@@ -478,13 +490,9 @@ class PageView:
         """itemprop=price elements outside excluded blocks (microdata missed them)."""
         if "itemprop" not in self.page.text and "itemProp" not in self.page.text:
             return []
-        found = select(_ITEMPROP_PRICE, self.page.tree)
+        found = [e for e in self.page.microdata_elements if e.get("itemprop") == "price"]
         # Hidden ones are a list of every size's or seller's offer, not the one shown.
-        return [
-            e
-            for e in found
-            if isinstance(e, HtmlElement) and not self.excluded(e) and not _hidden(e)
-        ]
+        return [e for e in found if not self.excluded(e) and not _hidden(e)]
 
     def _nearest_first(self, elements: list[HtmlElement]) -> list[HtmlElement]:
         """`elements` ordered by how close their common ancestor with the anchor is."""

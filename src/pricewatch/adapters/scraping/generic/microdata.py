@@ -12,7 +12,6 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import urljoin
 
-import lxml.etree
 from lxml.html import HtmlElement
 
 from pricewatch.adapters.scraping.fields import Fields
@@ -23,12 +22,11 @@ from pricewatch.adapters.scraping.generic.schema import (
     fields_from_product,
     product_candidates,
 )
-from pricewatch.adapters.scraping.page import Page, select, visible_text
+from pricewatch.adapters.scraping.page import Page, visible_text
 
 NAME = "microdata"
 # Properties that make an item some other thing's list entry, not the page's product.
 _LISTED = frozenset({"itemlistelement", "isrelatedto", "issimilarto", "isaccessoryorsparepartfor"})
-_MARKED = lxml.etree.XPath("//*[@itemprop or @itemscope]")
 _URL_ATTRIBUTE = {
     "a": "href",
     "area": "href",
@@ -70,7 +68,7 @@ class _Reader:
         self.owned: dict[HtmlElement, list[HtmlElement]] = defaultdict(list)
         self.orphans: list[HtmlElement] = []
         # Properties and scopes in one walk of the tree.
-        marked = [e for e in select(_MARKED, page.tree) if isinstance(e, HtmlElement)]
+        marked = page.microdata_elements
         self.scopes = [e for e in marked if e.get("itemscope") is not None]
         for element in marked:
             if element.get("itemprop") is not None:

@@ -9,11 +9,9 @@ from typing import cast
 from lxml import etree
 from lxml.html import HtmlElement
 
-from pricewatch.adapters.scraping.page import Page
+from pricewatch.adapters.scraping.page import Page, elements_by_id
 from pricewatch.adapters.scraping.price import ParsedPrice, parse_price
 
-# Attribute values are much cheaper to list than elements; only wanted ones get a parent.
-_ID_VALUES = etree.XPath("//@id")
 # Text inside scripts and styles is never what a shopper reads.
 _VISIBLE_TEXT = etree.XPath(
     "descendant::text()[not(ancestor::script or ancestor::style or ancestor::noscript)]",
@@ -29,12 +27,8 @@ _INVISIBLE = re.compile("[\u200e\u200f\ufeff\u200b]")
 
 
 def index_ids(tree: HtmlElement, wanted: frozenset[str]) -> dict[str, HtmlElement]:
-    """The first element carrying each wanted id, found in a single pass over the document."""
-    found: dict[str, HtmlElement] = {}
-    for value in cast(list[etree._ElementUnicodeResult], _ID_VALUES(tree)):
-        if value in wanted and value not in found:
-            found[str(value)] = cast(HtmlElement, value.getparent())
-    return found
+    """The first element carrying each wanted id (looked up in the parser's ID table)."""
+    return elements_by_id(tree, wanted)
 
 
 def text_of(element: HtmlElement | None) -> str:

@@ -20,7 +20,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from pricewatch.adapters.scraping.fields import Fields
-from pricewatch.adapters.scraping.page import Page
+from pricewatch.adapters.scraping.page import Page, elements_by_id
 from pricewatch.adapters.scraping.price import ParsedPrice
 from pricewatch.adapters.scraping.stores._dom import (
     add_spec,
@@ -52,7 +52,7 @@ _MARKUP_BUY_BOX_IDS = (
     "corePriceDisplay_desktop_feature_div",
     "priceblock_ourprice",
 )
-_ID_ATTRIBUTE_BEFORE = re.compile(r"""\bid\s*=\s*["']?$""")
+_MARKUP_IDS = frozenset({"productTitle", *_MARKUP_BUY_BOX_IDS})
 
 # Blocks that hold the current buy-box price, most specific first.
 _PRICE_BOXES = (
@@ -208,10 +208,9 @@ class AmazonAdapter:
         """Amazon hosts, or a page carrying Amazon's product-page ids (checked cheaply)."""
         if _HOST.fullmatch(page.host):
             return True
-        text = page.text
-        return _has_id(text, "productTitle") and any(
-            _has_id(text, name) for name in _MARKUP_BUY_BOX_IDS
-        )
+        # Looked up in the parser's ID table: no scan of the page text or the tree.
+        found = elements_by_id(page.tree, _MARKUP_IDS)
+        return "productTitle" in found and any(name in found for name in _MARKUP_BUY_BOX_IDS)
 
     def parse(self, page: Page) -> Fields:
         """Read the product blocks; a captcha or error page (no title, no price) gives nothing."""
@@ -229,19 +228,6 @@ class AmazonAdapter:
         fields.availability = _availability(found)
         fields.shipping_cost = _shipping(found, page)
         return fields
-
-
-def _has_id(text: str, name: str) -> bool:
-    """True when `text` has an element with id `name` (plain substring search, no regex scan)."""
-    start = 0
-    while (index := text.find(name, start)) != -1:
-        end = index + len(name)
-        if _ID_ATTRIBUTE_BEFORE.search(text, max(0, index - 8), index) and (
-            end == len(text) or text[end] in "\"' >/"
-        ):
-            return True
-        start = end
-    return False
 
 
 def _fill_price(fields: Fields, found: dict[str, HtmlElement], page: Page) -> None:
