@@ -304,7 +304,7 @@ def demo(
     if json_output:
         _write_snapshots(snapshots, out=None, fmt="json")
     else:
-        Console(width=max(Console().width, 110)).print(_snapshot_table(snapshots))
+        Console(width=max(Console().width, 120)).print(_snapshot_table(snapshots))
 
 
 def _demo_settings(settings: Settings) -> Settings:
