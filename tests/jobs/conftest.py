@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pricewatch.adapters.db.engine import create_engine_for, session_factory
 from pricewatch.config import BrowserSettings, DbSettings, FetchSettings, Settings
 from pricewatch.demo import DemoShop
-from pricewatch.domain.job import JobStatus
+from pricewatch.domain.job import JobStatus, is_terminal
 from pricewatch.domain.snapshot import ProductSnapshot
 from pricewatch.services import jobs, pipeline
 from pricewatch.services.jobs import JobConfig
@@ -127,6 +127,36 @@ def wait_for(
 def status_of(sessions: sessionmaker[Session], job_id: int) -> JobStatus:
     """The job's status now."""
     return jobs.get(sessions=sessions, job_id=job_id).status
+
+
+def ended(sessions: sessionmaker[Session], *job_ids: int) -> Callable[[], bool]:
+    """A condition: all these jobs are over."""
+    return lambda: all(is_terminal(status_of(sessions, j)) for j in job_ids)
+
+
+def seed_slow(
+    shop: DemoShop,
+    sessions: sessionmaker[Session],
+    n: int,
+    delay: float,
+    *,
+    category: str = "slow",
+    first: int = 0,
+) -> None:
+    """`n` products whose pages answer after `delay` seconds, in `category`."""
+    products = shop.catalog.products[first : first + n]
+    seed_catalog(
+        sessions,
+        [
+            catalog_snapshot(
+                shop,
+                f"/slow?delay={delay:g}&sku={p.sku}",
+                reference=f"SLOW-{p.sku}",
+                category=category,
+            )
+            for p in products
+        ],
+    )
 
 
 class RunningWorker:

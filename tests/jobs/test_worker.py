@@ -17,13 +17,21 @@ from pricewatch.adapters.db.job_tables import product_locks
 from pricewatch.adapters.db.tables import price_history
 from pricewatch.config import Settings
 from pricewatch.demo import DemoShop
-from pricewatch.domain.job import ItemFilter, JobKind, JobStatus, TriggeredBy, is_terminal
+from pricewatch.domain.job import ItemFilter, JobKind, JobStatus, TriggeredBy
 from pricewatch.domain.snapshot import utc_now
 from pricewatch.services import jobs
 from pricewatch.services.job_run import run_job
 from pricewatch.worker.huey_engine import HueyEngine
 
-from .conftest import RunningWorker, catalog_snapshot, seed_catalog, status_of, wait_for
+from .conftest import (
+    RunningWorker,
+    catalog_snapshot,
+    ended,
+    seed_catalog,
+    seed_slow,
+    status_of,
+    wait_for,
+)
 
 StartWorker = Callable[[], RunningWorker]
 
@@ -39,34 +47,6 @@ def _count(sessions: sessionmaker[Session], table: object) -> int:
         return int(s.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
 
 
-def _ended(sessions: sessionmaker[Session], *job_ids: int) -> Callable[[], bool]:
-    return lambda: all(is_terminal(status_of(sessions, j)) for j in job_ids)
-
-
-def _seed_slow(
-    shop: DemoShop,
-    sessions: sessionmaker[Session],
-    n: int,
-    delay: float,
-    *,
-    category: str = "slow",
-    first: int = 0,
-) -> None:
-    products = shop.catalog.products[first : first + n]
-    seed_catalog(
-        sessions,
-        [
-            catalog_snapshot(
-                shop,
-                f"/slow?delay={delay:g}&sku={p.sku}",
-                reference=f"SLOW-{p.sku}",
-                category=category,
-            )
-            for p in products
-        ],
-    )
-
-
 def test_enqueue_then_worker_saves_price_rows(
     real_sessions: sessionmaker[Session],
     huey_engine: HueyEngine,
@@ -78,7 +58,7 @@ def test_enqueue_then_worker_saves_price_rows(
     created = jobs.enqueue_urls(sessions=real_sessions, engine=huey_engine, urls=urls)
     assert all(c.dispatched for c in created)
     ids = [c.job_id for c in created]
-    wait_for(_ended(real_sessions, *ids))
+    wait_for(ended(real_sessions, *ids))
     assert {status_of(real_sessions, j) for j in ids} == {JobStatus.SUCCEEDED}
     assert _count(real_sessions, price_history) == 3
     assert _count(real_sessions, product_locks) == 0
@@ -113,7 +93,7 @@ def test_scrape_all_filters_counts_every_item_and_a_failure_is_partial(
     created = jobs.enqueue_scrape_all(
         sessions=real_sessions, engine=huey_engine, item_filter=chosen
     )
-    wait_for(_ended(real_sessions, created.job_id))
+    wait_for(ended(real_sessions, created.job_id))
     job = jobs.get(sessions=real_sessions, job_id=created.job_id)
     assert job.status is JobStatus.PARTIAL
     assert (job.progress.completed, job.progress.total) == (5, 5)
@@ -137,7 +117,7 @@ def test_cancel_of_a_pending_job_it_never_starts(
         JobStatus.CANCELLED
     )
     start_worker()
-    wait_for(_ended(real_sessions, second.job_id))
+    wait_for(ended(real_sessions, second.job_id))
     job = jobs.get(sessions=real_sessions, job_id=first.job_id)
     assert job.status is JobStatus.CANCELLED
     assert (job.started_at, job.attempts) == (None, 0)
@@ -150,7 +130,7 @@ def test_cancel_of_a_running_scrape_all_stops_within_five_seconds(
     start_worker: StartWorker,
     demo_shop: DemoShop,
 ) -> None:
-    _seed_slow(demo_shop, real_sessions, 6, delay=25)
+    seed_slow(demo_shop, real_sessions, 6, delay=25)
     start_worker()
     created = jobs.enqueue_scrape_all(
         sessions=real_sessions,
@@ -161,7 +141,7 @@ def test_cancel_of_a_running_scrape_all_stops_within_five_seconds(
     asked = time.monotonic()
     cancelled = jobs.cancel(sessions=real_sessions, engine=huey_engine, job_id=created.job_id)
     assert cancelled.status is JobStatus.RUNNING
-    wait_for(_ended(real_sessions, created.job_id), timeout=5.0)
+    wait_for(ended(real_sessions, created.job_id), timeout=5.0)
     assert time.monotonic() - asked < 5.0
     job = jobs.get(sessions=real_sessions, job_id=created.job_id)
     assert job.status is JobStatus.CANCELLED
@@ -176,7 +156,7 @@ def test_cancel_all_leaves_no_job_running(
     demo_shop: DemoShop,
 ) -> None:
     for n in range(4):  # products of their own: no job waits for another's product lock
-        _seed_slow(demo_shop, real_sessions, 2, delay=25, category=f"slow{n}", first=2 * n)
+        seed_slow(demo_shop, real_sessions, 2, delay=25, category=f"slow{n}", first=2 * n)
     start_worker()
     ids = [
         jobs.enqueue_scrape_all(
@@ -189,7 +169,7 @@ def test_cancel_all_leaves_no_job_running(
     wait_for(lambda: sum(status_of(real_sessions, j) is JobStatus.RUNNING for j in ids) >= 1)
     done = jobs.cancel_all(sessions=real_sessions, engine=huey_engine)
     assert {c.job_id for c in done} == set(ids)
-    wait_for(_ended(real_sessions, *ids), timeout=5.0)
+    wait_for(ended(real_sessions, *ids), timeout=5.0)
     assert {status_of(real_sessions, j) for j in ids} == {JobStatus.CANCELLED}
     with real_sessions() as s:
         assert repo.active_jobs(session=s) == []
@@ -205,10 +185,10 @@ def test_retry_of_a_failed_job_runs_as_a_linked_job(
     (failed,) = jobs.enqueue_urls(
         sessions=real_sessions, engine=huey_engine, urls=[demo_shop.url("/robot-check")]
     )
-    wait_for(_ended(real_sessions, failed.job_id))
+    wait_for(ended(real_sessions, failed.job_id))
     assert status_of(real_sessions, failed.job_id) is JobStatus.FAILED
     again = jobs.retry(sessions=real_sessions, engine=huey_engine, job_id=failed.job_id)
-    wait_for(_ended(real_sessions, again.job_id))
+    wait_for(ended(real_sessions, again.job_id))
     job = jobs.get(sessions=real_sessions, job_id=again.job_id)
     assert (job.retry_of, job.status) == (failed.job_id, JobStatus.FAILED)
 
@@ -219,7 +199,7 @@ def test_worker_shutdown_hands_a_running_job_back(
     start_worker: StartWorker,
     demo_shop: DemoShop,
 ) -> None:
-    _seed_slow(demo_shop, real_sessions, 2, delay=25)
+    seed_slow(demo_shop, real_sessions, 2, delay=25)
     worker = start_worker()
     created = jobs.enqueue_scrape_all(
         sessions=real_sessions,
@@ -238,7 +218,7 @@ def test_worker_shutdown_hands_a_running_job_back(
     start_worker()
     wait_for(lambda: jobs.get(sessions=real_sessions, job_id=created.job_id).attempts == 2)
     jobs.cancel(sessions=real_sessions, engine=huey_engine, job_id=created.job_id)
-    wait_for(_ended(real_sessions, created.job_id), timeout=5.0)
+    wait_for(ended(real_sessions, created.job_id), timeout=5.0)
 
 
 def test_a_later_attempt_resumes_a_scrape_all_where_the_earlier_one_stopped(

@@ -12,6 +12,7 @@ a thread pool), except in the fault tests that kill or restart real worker proce
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -34,13 +35,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from pricewatch.adapters.db.engine import create_engine_for, session_factory
 from pricewatch.config import Settings
 from pricewatch.demo import DemoShop
-from pricewatch.domain.job import JobStatus, is_terminal
-from pricewatch.services import jobs
 from pricewatch.services.jobs import JobConfig
 from pricewatch.worker.celery_engine import CeleryEngine, CeleryWorker
 from pricewatch.worker.huey_engine import HueyEngine, HueyWorker, WorkerConfig
 from tests.db import conftest as db
-from tests.jobs.conftest import catalog_snapshot, job_settings, seed_catalog
+from tests.jobs import conftest as jobs_conftest
+from tests.jobs.conftest import (
+    job_settings,
+)
 
 # The database fixtures of tests/db (same databases, same isolation).
 empty_url = db.empty_url
@@ -380,54 +382,11 @@ def throwaway_redis(tmp_path: Path) -> Iterator[ThrowAwayRedis]:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def wait_for(
-    condition: Callable[[], bool], *, timeout: float = 30.0, interval: float = 0.05
-) -> float:
-    """Poll until `condition()`; the seconds it took (fails the test on timeout)."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(interval)
-    return time.monotonic() - started
-
-
-def status_of(sessions: sessionmaker[Session], job_id: int) -> JobStatus:
-    """The job's status now."""
-    return jobs.get(sessions=sessions, job_id=job_id).status
-
-
-def ended(sessions: sessionmaker[Session], *job_ids: int) -> Callable[[], bool]:
-    """A condition: all these jobs are over."""
-    return lambda: all(is_terminal(status_of(sessions, j)) for j in job_ids)
+#: The engine suites start real brokers and processes: give conditions a little longer.
+wait_for = functools.partial(jobs_conftest.wait_for, timeout=30.0)
 
 
 def count(sessions: sessionmaker[Session], table: object) -> int:
     """Rows in `table`."""
     with sessions() as s:
         return int(s.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
-
-
-def seed_slow(
-    shop: DemoShop,
-    sessions: sessionmaker[Session],
-    n: int,
-    delay: float,
-    *,
-    category: str = "slow",
-    first: int = 0,
-) -> None:
-    """`n` products whose pages answer after `delay` seconds, in `category`."""
-    products = shop.catalog.products[first : first + n]
-    seed_catalog(
-        sessions,
-        [
-            catalog_snapshot(
-                shop,
-                f"/slow?delay={delay:g}&sku={p.sku}",
-                reference=f"SLOW-{p.sku}",
-                category=category,
-            )
-            for p in products
-        ],
-    )

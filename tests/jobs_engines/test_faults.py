@@ -28,7 +28,7 @@ from pricewatch.domain.snapshot import utc_now
 from pricewatch.services import jobs, pipeline, scheduler
 from pricewatch.services.scheduler import TickReport
 from pricewatch.worker.celery_engine import CeleryEngine
-from tests.jobs.conftest import catalog_snapshot, seed_catalog
+from tests.jobs.conftest import catalog_snapshot, ended, seed_catalog, seed_slow, status_of
 
 from .conftest import (
     FAST,
@@ -37,10 +37,7 @@ from .conftest import (
     ThreadWorker,
     ThrowAwayRedis,
     count,
-    ended,
     make_engine,
-    seed_slow,
-    status_of,
     wait_for,
     worker_environment,
 )

@@ -14,8 +14,9 @@ from pricewatch.demo import DemoShop
 from pricewatch.domain.job import ItemFilter, JobStatus
 from pricewatch.services import jobs
 from pricewatch.worker.celery_engine import CeleryEngine
+from tests.jobs.conftest import ended, seed_slow, status_of
 
-from .conftest import AnyEngine, ThreadWorker, count, ended, seed_slow, status_of, wait_for
+from .conftest import AnyEngine, ThreadWorker, count, wait_for
 
 StartWorker = Callable[[], ThreadWorker]
 
@@ -46,7 +47,7 @@ def test_scrape_all_counts_every_item_and_a_failure_is_partial(
     start_worker: StartWorker,
     demo_shop: DemoShop,
 ) -> None:
-    from tests.jobs.conftest import catalog_snapshot, seed_catalog
+    from tests.jobs.conftest import catalog_snapshot, ended, seed_catalog
 
     good = demo_shop.catalog.products[:3]
     seed_catalog(
