@@ -23,6 +23,13 @@ DEFAULT_USER_AGENT = (
 )
 
 
+def _comma_list(value: object) -> object:
+    """A list setting may come from the environment as one comma-separated string."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class FetchSettings(BaseModel):
     """HTTP fetching limits and the SSRF allow-list."""
 
@@ -39,12 +46,7 @@ class FetchSettings(BaseModel):
     #: Hosts, addresses or networks (CIDR) that may be fetched although they are private or local.
     allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("allow_hosts", mode="before")
-    @classmethod
-    def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+    _split_commas = field_validator("allow_hosts", mode="before")(_comma_list)
 
     @property
     def allowed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -139,6 +141,27 @@ class RunSettings(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=256)
 
 
+class WebSettings(BaseModel):
+    """The web process: where it listens, sessions and login protection (`PW_WEB_*`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, gt=0, lt=65536)
+    #: Session cookies carry `Secure`: "auto" when the request came over https (directly or
+    #: through a proxy listed in `forwarded_allow_ips`), "always", or "never".
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    #: Addresses of reverse proxies whose X-Forwarded-Proto/For headers are trusted.
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"]
+    )
+    #: How long a login lasts without activity, in hours.
+    session_hours: float = Field(default=14 * 24.0, gt=0)
+    #: Failed logins allowed per username and per client address within `login_window_seconds`.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: float = Field(default=900.0, gt=0)
+
+    _split_commas = field_validator("forwarded_allow_ips", mode="before")(_comma_list)
+
+
 class Settings(BaseSettings):
     """All of pricewatch's settings."""
 
@@ -161,6 +184,7 @@ class Settings(BaseSettings):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     run: RunSettings = Field(default_factory=RunSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @property
     def database_url(self) -> str:

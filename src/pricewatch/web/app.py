@@ -1,4 +1,4 @@
-"""The web process: a FastAPI app with /health and, until the dashboard lands, a placeholder page.
+"""The web process: the FastAPI app with the REST API (/api), the pages, and /health.
 
 /health must stay quick while workers write: it reads the database through its own small engine
 (`services.maintenance.HealthProbe`: no write lock on SQLite, short timeouts on PostgreSQL), in a
@@ -9,38 +9,26 @@ scheduler recorded, so a health request never waits on the broker.
 
 from __future__ import annotations
 
-import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from pricewatch import __version__
 from pricewatch.config import Settings, load_settings
 from pricewatch.domain.snapshot import utc_now
 from pricewatch.services.maintenance import HEALTH_TIMEOUT, Check, HealthProbe, HealthStatus
+from pricewatch.web import api, auth_pages, pages
+from pricewatch.web.context import STATIC_DIR, WebContext
+from pricewatch.web.errors import install_error_handlers
+from pricewatch.web.security import install_security
 
 #: Health reads in flight at once; a stuck one holds a slot, never the app's thread pool.
 HEALTH_THREADS = 4
-
-_PAGE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>pricewatch</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;
-color:#222}}code{{background:#f3f3f3;padding:0 .2rem}}</style></head>
-<body>
-<h1>pricewatch is running</h1>
-<p>Version {version}. The dashboard is on its way; meanwhile the command line does everything
-(<code>pricewatch --help</code>).</p>
-<ul><li><a href="/health">/health</a>: database, broker, worker and scheduler status (JSON)</li>
-</ul>
-</body>
-</html>
-"""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -49,11 +37,13 @@ def create_app(settings: Settings) -> FastAPI:
     limiter = anyio.CapacityLimiter(HEALTH_THREADS)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         probe["db"] = HealthProbe(settings, timeout=HEALTH_TIMEOUT)
+        app.state.context = WebContext.open(settings)
         try:
             yield
         finally:
+            app.state.context.close()
             probe.pop("db").close()
 
     # No /docs or /redoc: their pages load scripts from a CDN, and pricewatch works offline.
@@ -67,11 +57,12 @@ def create_app(settings: Settings) -> FastAPI:
         status = await _read(probe["db"], limiter)
         return JSONResponse(status.to_json(), status_code=200 if status.ok else 503)
 
-    @app.get("/", response_class=HTMLResponse)
-    async def index() -> str:
-        """A placeholder page saying pricewatch runs, with links."""
-        return _PAGE.format(version=html.escape(__version__))
-
+    install_error_handlers(app)
+    install_security(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.router, prefix="/api")
+    app.include_router(auth_pages.router)
+    app.include_router(pages.router)
     return app
 
 

@@ -1,0 +1,5 @@
+"""The REST API under /api."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""The server-rendered pages: dashboard, product, jobs console."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

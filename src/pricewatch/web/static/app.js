@@ -1,0 +1,1 @@
+// pricewatch page scripts
