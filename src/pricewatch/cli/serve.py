@@ -26,11 +26,16 @@ if TYPE_CHECKING:
 TICK_SECONDS = 30.0
 #: The module the children run as (`python -m pricewatch <command>`).
 CHILD_MODULE = "pricewatch"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-
-_Host = Annotated[str, typer.Option(help="Address the web process listens on.")]
-_Port = Annotated[int, typer.Option(min=1, max=65535, help="Port the web process listens on.")]
+_Host = Annotated[
+    str | None,
+    typer.Option(help="Address the web process listens on [default: PW_WEB_HOST, 127.0.0.1]."),
+]
+_Port = Annotated[
+    int | None,
+    typer.Option(
+        min=1, max=65535, help="Port the web process listens on [default: PW_WEB_PORT, 8000]."
+    ),
+]
 
 
 def _logging(settings: Settings) -> None:
@@ -87,8 +92,8 @@ def scheduler(
     out.print("Scheduler stopped.")
 
 
-def web(host: _Host = DEFAULT_HOST, port: _Port = DEFAULT_PORT) -> None:
-    """Run the web process (health endpoint and a placeholder page) until Ctrl-C."""
+def web(host: _Host = None, port: _Port = None) -> None:
+    """Run the web process (dashboard, REST API, health) until Ctrl-C."""
     import uvicorn
 
     from pricewatch.services import database
@@ -98,7 +103,14 @@ def web(host: _Host = DEFAULT_HOST, port: _Port = DEFAULT_PORT) -> None:
     with failures(settings):
         database.prepare(settings)
     config = uvicorn.Config(
-        create_app(settings), host=host, port=port, log_level=settings.log_level, access_log=False
+        create_app(settings),
+        host=host or settings.web.host,
+        port=port or settings.web.port,
+        log_level=settings.log_level,
+        access_log=False,
+        # X-Forwarded-Proto/For are believed only from these proxies (Secure cookies, HSTS).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.web.forwarded_allow_ips,
     )
     # uvicorn re-raises the signal that stopped it once it is done; with these handlers in
     # place that ends the process normally (exit code 0) instead of by the signal.
@@ -112,8 +124,8 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
 
 
 def serve(
-    host: _Host = DEFAULT_HOST,
-    port: _Port = DEFAULT_PORT,
+    host: _Host = None,
+    port: _Port = None,
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", min=1, max=64, help="Jobs run at once.")
     ] = None,
@@ -127,6 +139,8 @@ def serve(
     with failures(settings):
         database.prepare(settings)  # once, before three processes would race to migrate
         _check_broker(settings)
+    host = host or settings.web.host
+    port = port or settings.web.port
     prefix = [sys.executable, "-m", CHILD_MODULE]
     children = [
         ChildSpec("web", [*prefix, "web", "--host", host, "--port", str(port)]),
