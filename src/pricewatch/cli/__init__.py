@@ -19,6 +19,7 @@ from pricewatch import __version__
 from pricewatch.cli.db import db_app
 from pricewatch.cli.jobs import jobs_app
 from pricewatch.cli.serve import scheduler, serve, web
+from pricewatch.cli.users import tokens_app, users_app
 from pricewatch.cli.worker import enqueue, schedule, worker
 
 # Every process `serve` starts is `python -m pricewatch <command>`, so this module and the
@@ -42,6 +43,8 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 app.command()(worker)
 app.command()(enqueue)
 app.command()(schedule)
@@ -287,10 +290,27 @@ def demo(
         bool, typer.Option("--json", help="Print JSON instead of a table.")
     ] = False,
     count: Annotated[int, typer.Option(min=1, max=240, help="Product pages to scrape.")] = 22,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Track the demo products and run the whole app (dashboard, worker, scheduler) "
+            "until Ctrl-C, instead of printing snapshots.",
+        ),
+    ] = False,
+    shop_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="With --serve: the demo shop's port.")
+    ] = 8765,
 ) -> None:
     """Start the demo shop in the background, scrape its product pages and show the snapshots."""
     from pricewatch.demo.server import running_demo_shop
     from pricewatch.services.scrape import ScrapeTarget
+
+    if serve:
+        from pricewatch.cli.serve import serve_demo
+
+        serve_demo(count=count, shop_port=shop_port, host=None, port=None)
+        return
 
     with running_demo_shop(host="127.0.0.1", port=0, seed=1234) as shop:
         settings = _demo_settings(_settings())

@@ -7,8 +7,10 @@ The functions are registered on the main app by `pricewatch.cli` (`app.command()
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
+from contextlib import ExitStack, closing
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,6 +47,8 @@ def _logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic says at INFO what it loads and checks on every start; only its problems matter.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
 
 
 def _check_broker(settings: Settings) -> None:
@@ -131,23 +135,77 @@ def serve(
     ] = None,
 ) -> None:
     """Start the web process, a worker and the scheduler; restart crashed ones; Ctrl-C stops."""
-    from pricewatch.services import database
-    from pricewatch.worker.supervisor import ChildSpec, Supervisor
-
     settings = load()
     _logging(settings)
+    _prepare(settings)
+    _supervise(host or settings.web.host, port or settings.web.port, workers)
+
+
+def serve_demo(*, count: int, shop_port: int, host: str | None, port: int | None) -> None:
+    """`pricewatch demo --serve`: the demo shop, `count` of its products tracked, and `serve`.
+
+    The demo shop runs in this process; the web process, worker and scheduler are children, as
+    with `serve`. They are told through `PW_FETCH_ALLOW_HOSTS` (inherited) that the shop's
+    local address may be fetched. Products are tracked with `schedule` jobs, so they appear on
+    the dashboard as the worker checks them, and are checked again every day.
+    """
+    from datetime import timedelta
+
+    from pricewatch.demo.server import running_demo_shop
+    from pricewatch.services import jobs
+    from pricewatch.worker.engines import engine_for
+
+    shop_host = "127.0.0.1"
+    allowed = ",".join([*load().fetch.allow_hosts, shop_host])
+    os.environ["PW_FETCH_ALLOW_HOSTS"] = allowed  # for this process's settings and the children
+    settings = load()
+    _logging(settings)
+    _prepare(settings)
+    with ExitStack() as stack:
+        try:
+            shop = stack.enter_context(
+                running_demo_shop(host=shop_host, port=shop_port, seed=1234, period=600.0)
+            )
+        except OSError as exc:
+            err.print(f"[red]error:[/] cannot start the demo shop on port {shop_port}: {exc}")
+            raise typer.Exit(1) from None
+        engine = stack.enter_context(closing(engine_for(settings)))
+        with failures(settings), jobs.open_sessions(settings) as sessions:
+            for url in shop.product_urls(count):
+                jobs.schedule_product(
+                    sessions=sessions, engine=engine, url=url, interval=timedelta(days=1)
+                )
+        out.print(
+            f"Demo shop at {shop.base_url}/ (prices move every 10 minutes); "
+            f"{count} of its products are being tracked."
+        )
+        _supervise(host or settings.web.host, port or settings.web.port, None)
+
+
+def _prepare(settings: Settings) -> None:
+    """Migrate the embedded database once (before three processes would race to) and check
+    that the job queue answers."""
+    from pricewatch.services import database
+
     with failures(settings):
-        database.prepare(settings)  # once, before three processes would race to migrate
+        database.prepare(settings)
         _check_broker(settings)
-    host = host or settings.web.host
-    port = port or settings.web.port
+
+
+def _supervise(host: str, port: int, workers: int | None) -> None:
+    """Run the web process, a worker and the scheduler until Ctrl-C or SIGTERM."""
+    from pricewatch.worker.supervisor import ChildSpec, Supervisor
+
     prefix = [sys.executable, "-m", CHILD_MODULE]
     children = [
         ChildSpec("web", [*prefix, "web", "--host", host, "--port", str(port)]),
         ChildSpec("worker", [*prefix, "worker", *(["--workers", str(workers)] if workers else [])]),
         ChildSpec("scheduler", [*prefix, "scheduler"]),
     ]
-    out.print(f"pricewatch serving on http://{host}:{port}/ (health: /health). Ctrl-C stops.")
+    out.print(
+        f"pricewatch serving on http://{host}:{port}/ (the first visit asks for an admin "
+        "account; health: /health). Ctrl-C stops."
+    )
     code = Supervisor(children, say=lambda line: err.print(f"serve: {line}")).run()
     out.print("pricewatch stopped.")
     if code:
