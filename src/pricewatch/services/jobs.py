@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.adapters.db import job_repository as repo
+from pricewatch.adapters.db import job_stats
 from pricewatch.adapters.db.engine import engine_from_settings, session_factory
 from pricewatch.adapters.db.job_repository import EventRecord, JobRecord
 from pricewatch.config import JobsSettings, Settings
@@ -298,10 +299,89 @@ def list_jobs(
         return repo.list_jobs(session=session, statuses=statuses, limit=limit, before_id=before_id)
 
 
+def recent_events(*, sessions: SessionFactory, job_id: int, limit: int = 50) -> list[EventRecord]:
+    """A job's last `limit` log lines, oldest first."""
+    with sessions() as session:
+        return job_stats.recent_events(session=session, job_id=job_id, limit=limit)
+
+
 def events(*, sessions: SessionFactory, job_id: int, after_id: int = 0) -> list[EventRecord]:
     """A job's log lines after `after_id`."""
     with sessions() as session:
         return repo.list_events(session=session, job_id=job_id, after_id=after_id)
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of jobs (newest first), the total over all pages, and the products each touched."""
+
+    items: list[JobRecord]
+    total: int
+    limit: int
+    offset: int
+    product_ids: dict[int, list[int]]
+
+
+def page(
+    *,
+    sessions: SessionFactory,
+    statuses: Sequence[JobStatus] = (),
+    limit: int = 50,
+    offset: int = 0,
+) -> JobPage:
+    """Jobs newest first, `offset` of them skipped, with the total matching `statuses`."""
+    with sessions() as session:
+        items = job_stats.job_page(session=session, statuses=statuses, limit=limit, offset=offset)
+        total = job_stats.count_jobs(session=session, statuses=statuses)
+        touched = job_stats.touched_products(session=session, records=items)
+    return JobPage(items, total, limit, offset, touched)
+
+
+def product_ids(*, sessions: SessionFactory, records: Sequence[JobRecord]) -> dict[int, list[int]]:
+    """Per job, the ids of the products it checked (as far as is known yet)."""
+    with sessions() as session:
+        return job_stats.touched_products(session=session, records=records)
+
+
+@dataclass(frozen=True)
+class JobStats:
+    """The queue now, and how the jobs created in the last `window` went."""
+
+    queued: int
+    running: int
+    window: timedelta
+    total: int
+    succeeded: int
+    failed: int
+    partial: int
+    cancelled: int
+    average_duration_seconds: float | None
+
+    @property
+    def success_rate(self) -> float | None:
+        """Succeeded jobs among the finished ones that were not cancelled (None if none)."""
+        finished = self.succeeded + self.failed + self.partial
+        return round(self.succeeded / finished, 4) if finished else None
+
+
+def stats(*, sessions: SessionFactory, window: timedelta = timedelta(hours=24)) -> JobStats:
+    """Pending and running jobs now, and the statistics of the jobs created within `window`."""
+    with sessions() as session:
+        queued = job_stats.count_jobs(session=session, statuses=[JobStatus.PENDING])
+        running = job_stats.count_jobs(session=session, statuses=[JobStatus.RUNNING])
+        recent = job_stats.window_stats(session=session, since=utc_now() - window)
+    n = recent.by_status
+    return JobStats(
+        queued=queued,
+        running=running,
+        window=window,
+        total=sum(n.values()),
+        succeeded=n.get(JobStatus.SUCCEEDED, 0),
+        failed=n.get(JobStatus.FAILED, 0),
+        partial=n.get(JobStatus.PARTIAL, 0),
+        cancelled=n.get(JobStatus.CANCELLED, 0),
+        average_duration_seconds=recent.average_duration_seconds,
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------
