@@ -1,4 +1,6 @@
-"""The web app: /health (database now, the rest as recorded), the placeholder page, no CDN.
+"""The web app: /health (database now, the rest as recorded).
+
+The pages (and that they load nothing from elsewhere) are tested in tests/web/test_pages.py.
 
 Requests go through httpx's ASGI transport inside the app's lifespan (Starlette's TestClient
 warns that it is deprecated with httpx, and warnings are errors here).
@@ -62,14 +64,3 @@ def test_health_is_503_quickly_when_the_database_is_unreachable(tmp_path: Path) 
     assert answer.json()["database"]["ok"] is False
     assert answer.json()["database"]["error"]
     assert took < 3
-
-
-def test_placeholder_page_links_to_health_and_loads_nothing_from_elsewhere(
-    settings: Settings,
-) -> None:
-    page, docs = _get(create_app(settings), "/", "/docs")
-    assert docs.status_code == 404
-    assert page.status_code == 200
-    assert "pricewatch is running" in page.text
-    assert 'href="/health"' in page.text
-    assert "http" not in page.text.split("<body>", 1)[1]
