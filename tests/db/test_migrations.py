@@ -26,6 +26,11 @@ TABLES = {
     "product_locks",
     "ops_state",
     "job_items",
+    "users",
+    "api_tokens",
+    "web_sessions",
+    "login_attempts",
+    "app_preferences",
 }
 
 

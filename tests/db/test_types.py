@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.orm import Session
 
 from pricewatch.adapters.db.tables import price_history, products
-from pricewatch.adapters.db.types import to_cents_decimal
+from pricewatch.adapters.db.types import UtcDateTime, to_cents_decimal
 
 from .conftest import T0
 
@@ -131,3 +132,26 @@ def test_naive_timestamps_are_refused(session: Session) -> None:
         session.execute(
             insert(price_history), [_price_row(pid, datetime(2026, 1, 1), Decimal("1"))]
         )
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ("2026-03-01 12:30:00.000001", datetime(2026, 3, 1, 12, 30, 0, 1, tzinfo=UTC)),
+        ("2026-03-01 12:30:00", datetime(2026, 3, 1, 12, 30, tzinfo=UTC)),
+        ("2026-03-01T14:30:00+02:00", datetime(2026, 3, 1, 12, 30, tzinfo=UTC)),
+        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
+    ],
+)
+def test_sqlite_text_reads_back_as_utc(stored: str, expected: datetime) -> None:
+    """Text this type wrote, and text written by others (an offset, a bare date)."""
+    read = UtcDateTime().result_processor(SQLiteDialect_pysqlite(), None)(stored)
+    assert read == expected
+    assert read.tzinfo is UTC
+
+
+def test_sqlite_text_of_any_offset_is_utc() -> None:
+    write = UtcDateTime().bind_processor(SQLiteDialect_pysqlite())
+    paris = timezone(timedelta(hours=1))
+    assert write(datetime(2026, 1, 1, 13, 0, 0, 5, tzinfo=paris)) == "2026-01-01 12:00:00.000005"
+    assert write(datetime(2026, 1, 1, 12, tzinfo=UTC)) == "2026-01-01 12:00:00.000000"

@@ -125,22 +125,8 @@ class BulkInsert:
         """Insert `rows` (Python values); the number of rows actually inserted."""
         if not rows:
             return 0
-        dialect = connection.dialect
-        sql, processors = self._compile(dialect)
-        columns: list[Any] = list(zip(*rows, strict=True))
-        try:
-            for i, processor in enumerate(processors):
-                if processor is not None:
-                    columns[i] = [None if v is None else processor(v) for v in columns[i]]
-        except (ValueError, TypeError, ArithmeticError) as exc:
-            raise StatementError(str(exc), sql, None, exc) from exc
-        if dialect.name == "postgresql":
-            arrays = [list(column) for column in columns]
-            return int(_run(connection, sql, arrays, many=False).rowcount)
-        bound = list(zip(*columns, strict=True))
-        if len(bound) == 1:
-            return int(_run(connection, sql, bound[0], many=False).rowcount)
-        return int(_run(connection, sql, bound, many=True).rowcount)
+        sql, processors = self._compile(connection.dialect)
+        return _run_rows(connection, sql, processors, rows)
 
     def _compile(self, dialect: Dialect) -> tuple[str, tuple[Processor | None, ...]]:
         found = self._compiled.get(dialect.name)
@@ -168,6 +154,89 @@ class BulkInsert:
             )
             found = self._compiled[dialect.name] = (sql, processors)
         return found
+
+
+class BulkUpdate:
+    """UPDATE of many rows by key, given as tuples in `columns` order, the key column first.
+
+    PostgreSQL: one statement whatever the number of rows, the values sent as one array per column,
+    spread by `unnest` and joined on the key. SQLite: one executemany of one prepared UPDATE.
+    `keep_if_null` columns keep their stored value when given None (COALESCE). Values go through
+    the column types' bind processors, column by column, as in `BulkInsert`.
+    """
+
+    def __init__(
+        self, table: Table, columns: Sequence[str], *, keep_if_null: Sequence[str] = ()
+    ) -> None:
+        self._table = table
+        self._columns = tuple(columns)
+        self._keep = frozenset(keep_if_null)
+        self._compiled: dict[str, tuple[str, tuple[Processor | None, ...]]] = {}
+
+    def execute(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Update `rows` (Python values); the number of rows updated."""
+        if not rows:
+            return 0
+        sql, processors = self._compile(connection.dialect)
+        return _run_rows(connection, sql, processors, rows)
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[Processor | None, ...]]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            columns = [self._table.c[name] for name in self._columns]
+            processors = tuple(
+                c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+            )
+            key, *values = self._columns
+            if dialect.name == "postgresql":
+                setters = [
+                    f"COALESCE(v.{n}, t.{n})" if n in self._keep else f"v.{n}" for n in values
+                ]
+                arrays = ", ".join(
+                    f"%b::{c.type.dialect_impl(dialect).compile(dialect)}[]" for c in columns
+                )
+                sql = (
+                    f"UPDATE {self._table.name} AS t SET "
+                    + ", ".join(f"{n} = {e}" for n, e in zip(values, setters, strict=True))
+                    + f" FROM unnest({arrays}) AS v({', '.join(self._columns)})"
+                    + f" WHERE t.{key} = v.{key}"
+                )
+            else:
+                # Numbered parameters (?1 is the key): the row tuples are bound as they are.
+                setters = [
+                    f"COALESCE(?{i}, {n})" if n in self._keep else f"?{i}"
+                    for i, n in enumerate(values, start=2)
+                ]
+                sql = (
+                    f"UPDATE {self._table.name} SET "
+                    + ", ".join(f"{n} = {e}" for n, e in zip(values, setters, strict=True))
+                    + f" WHERE {key} = ?1"
+                )
+            found = self._compiled[dialect.name] = (sql, processors)
+        return found
+
+
+def _run_rows(
+    connection: Connection,
+    sql: str,
+    processors: Sequence[Processor | None],
+    rows: Sequence[tuple[Any, ...]],
+) -> int:
+    """Run a bulk statement: arrays (one per column) on PostgreSQL, executemany on SQLite."""
+    columns: list[Any] = list(zip(*rows, strict=True))
+    try:
+        for i, processor in enumerate(processors):
+            if processor is not None:
+                columns[i] = [None if v is None else processor(v) for v in columns[i]]
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise StatementError(str(exc), sql, None, exc) from exc
+    if connection.dialect.name == "postgresql":
+        arrays = [list(column) for column in columns]
+        return int(_run(connection, sql, arrays, many=False).rowcount)
+    bound = list(zip(*columns, strict=True))
+    if len(bound) == 1:
+        return int(_run(connection, sql, bound[0], many=False).rowcount)
+    return int(_run(connection, sql, bound, many=True).rowcount)
 
 
 def _bind(compiled: _Compiled, params: Params) -> dict[str, Any]:

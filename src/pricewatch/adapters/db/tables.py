@@ -67,7 +67,8 @@ class Product(Base):
     __tablename__ = "products"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(64), index=True)
+    #: No index of its own: the unique (source, reference) index serves lookups by source.
+    source: Mapped[str] = mapped_column(String(64))
     reference: Mapped[str] = mapped_column(String(255), index=True)
     url: Mapped[str] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
@@ -170,7 +171,7 @@ class ScrapingLog(Base):
     source: Mapped[str] = mapped_column(String(64))
     reference: Mapped[str] = mapped_column(String(255))
     url: Mapped[str] = mapped_column(Text)
-    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     html_size_bytes: Mapped[int] = mapped_column(Integer, default=0)
     http_status: Mapped[int | None] = mapped_column(Integer)
@@ -180,8 +181,10 @@ class ScrapingLog(Base):
     notes: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
 
     __table_args__ = (
-        # One log per attempt: replaying a spooled snapshot does not log it twice.
-        UniqueConstraint("source", "reference", "fetched_at"),
+        # One log per attempt: replaying a spooled snapshot does not log it twice. Time first:
+        # new logs append at the end of the index (the key order of a product was a random
+        # insertion per log), and pruning by age reads it, so fetched_at needs no index of its own.
+        UniqueConstraint("fetched_at", "source", "reference"),
         CheckConstraint(_one_of("fetch_method", FetchMethod), name="fetch_method"),
         CheckConstraint(_one_of("fetch_status", FetchStatus), name="fetch_status"),
     )

@@ -118,13 +118,22 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
 def _utc_text(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not UTC:
+        value = _utc(value)
+    # An aware value's text ends with "+00:00": cut rather than copy the datetime without it.
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def _from_utc_text(value: Any) -> datetime | None:
     if value is None:
         return None
-    return _aware_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+    if isinstance(value, str):
+        try:
+            # Read as UTC at once rather than copied into UTC (this runs for every row read).
+            return _aware_utc(datetime.fromisoformat(value + "+00:00"))
+        except ValueError:  # text with an offset of its own
+            return _aware_utc(datetime.fromisoformat(value))
+    return _aware_utc(value)
 
 
 def _aware_utc(value: datetime | None) -> datetime | None:

@@ -2,9 +2,10 @@
 
 A chunk of snapshots costs a handful of statements whatever its size: read (and lock) the
 products, create the missing ones, one statement each for product updates, price rows, images,
-specs and scraping logs. The hot statements are `Prepared` or `BulkInsert` (compiled once, run as
-driver SQL; many rows are one statement on PostgreSQL, one executemany on SQLite). One snapshot of
-a known product costs four statements: read it locked, update it, its price row, its log.
+specs and scraping logs. The hot statements are `Prepared`, `BulkInsert` or `BulkUpdate` (compiled
+once, run as driver SQL; many rows are one statement on PostgreSQL, one executemany on SQLite). One
+snapshot of a known product costs four statements: read it locked, update it, its price row, its
+log. On SQLite a chunk of known products costs the same four, its products read once.
 
 Images and specs are only read and written when they may have changed: the product row keeps a
 digest of the image list and of the specs of the newest snapshot applied to it, and a snapshot at
@@ -26,7 +27,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property, lru_cache
+from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -48,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ClauseElement
 
 from pricewatch.adapters.db.keys import URL_REFERENCE_PREFIX, ProductKey
-from pricewatch.adapters.db.prepared import BulkInsert, Prepared
+from pricewatch.adapters.db.prepared import BulkInsert, BulkUpdate, Prepared
 from pricewatch.adapters.db.tables import (
     DEFAULT_CHECK_INTERVAL,
     price_history,
@@ -57,13 +59,18 @@ from pricewatch.adapters.db.tables import (
     products,
     scraping_logs,
 )
-from pricewatch.domain.snapshot import Availability, ProductSnapshot
+from pricewatch.domain.snapshot import Availability, FetchMethod, FetchStatus, ProductSnapshot
 
 #: Longer image URLs (inline data: images, tracking monsters) are not worth a row and an index.
 MAX_IMAGE_URL_LENGTH = 2048
 _MAX_INT32 = 2**31 - 1
 
 Keyed = tuple[ProductKey, ProductSnapshot]
+
+#: The stored text of each enumeration member (a dict lookup; `.value` is a slow descriptor).
+_TEXT: dict[StrEnum, str] = {
+    m: m.value for e in (Availability, FetchMethod, FetchStatus) for m in e
+}
 
 
 @dataclass(frozen=True)
@@ -122,28 +129,42 @@ def _state(row: Sequence[Any]) -> _State:
 
 
 class _Page:
-    """A product page snapshot with what the writes derive from it, computed once."""
+    """A product page snapshot with what the writes derive from it, computed once.
+
+    `images` and `specs` come from caches shared by every page with the same lists (pages repeat
+    them from one check to the next): they are never modified.
+    """
+
+    __slots__ = ("at", "images", "images_digest", "snapshot", "specs", "specs_digest")
 
     def __init__(self, snapshot: ProductSnapshot) -> None:
         self.snapshot = snapshot
         self.at = snapshot.fetch.fetched_at
-        self.images = usable_images(snapshot)
-        self.specs = {k.strip(): v for k, v in snapshot.specs.items() if k.strip()}
-
-    @cached_property
-    def images_digest(self) -> str:
-        """Digest of the usable image list, in order."""
-        return _digest(tuple(self.images))
-
-    @cached_property
-    def specs_digest(self) -> str:
-        """Digest of the specs, whatever their order."""
-        return _digest(tuple(sorted(self.specs.items())))
+        self.images, self.images_digest = _usable_images(snapshot.images)
+        self.specs, self.specs_digest = _clean_specs(tuple(snapshot.specs.items()))
 
 
 @lru_cache(maxsize=4096)
+def _usable_images(images: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The image URLs worth keeping, in order, and the digest of that list."""
+    seen: dict[str, None] = {}
+    for url in images:
+        url = url.strip()
+        if url and len(url) <= MAX_IMAGE_URL_LENGTH and not url.startswith("data:"):
+            seen.setdefault(url, None)
+    usable = tuple(seen)
+    return usable, _digest(usable)
+
+
+@lru_cache(maxsize=4096)
+def _clean_specs(items: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], str]:
+    """Specs with stripped, non-empty keys, and their digest whatever their order."""
+    specs = {k.strip(): v for k, v in items if k.strip()}
+    return specs, _digest(tuple(sorted(specs.items())))
+
+
 def _digest(value: tuple[Any, ...]) -> str:
-    """A stable digest of a tuple of strings (or pairs); cached, as pages repeat their lists."""
+    """A stable digest of a tuple of strings (or pairs)."""
     text_ = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return hashlib.blake2b(text_.encode(), digest_size=16).hexdigest()
 
@@ -205,6 +226,12 @@ def resolve_products(
             created = set(states)
             if not states:  # another transaction created it meanwhile: now it is there
                 states = _select_products(connection, keys, lock=True)
+    elif connection.dialect.name == "sqlite":
+        # BEGIN IMMEDIATE locked the whole database: read once, then create what is missing.
+        states = _select_products(connection, keys, lock=False)
+        created = _insert_products(connection, [(k, s) for k, s in pages if k not in states])
+        if created:
+            states |= _select_products(connection, sorted(created), lock=False)
     else:
         # Several: create before locking anything, in key order, then lock in id order.
         known = _select_products(connection, sorted({k for k, _ in pages}), lock=False)
@@ -256,9 +283,10 @@ def _by_refs(dialect: str, *, lock: bool) -> Any:
             "(SELECT unnest(CAST(:k_refs AS TEXT[])))"
         )
         return text(sql + (" ORDER BY id FOR UPDATE" if lock else "")).columns(*_PRODUCT_STATE)
+    # SQLite has no row locks (BEGIN IMMEDIATE locked the database): no FOR UPDATE, and no
+    # ORDER BY id, which made it scan every product of the source instead of seeking the key.
     source = products.c.source == bindparam("k_source")
-    stmt = select(*_PRODUCT_STATE).where(source, _in_list(dialect, products.c.reference, "k_refs"))
-    return stmt.order_by(products.c.id).with_for_update() if lock else stmt
+    return select(*_PRODUCT_STATE).where(source, _in_list(dialect, products.c.reference, "k_refs"))
 
 
 _SELECT_MANY = Prepared(lambda d: _by_refs(d, lock=False))
@@ -379,23 +407,11 @@ def _plans(pages: list[Keyed], states: dict[ProductKey, _State]) -> dict[int, _P
 
 
 _METADATA = ("url", "title", "category", "brand", "gtin", "currency")
-_UPDATE_PRODUCT = Prepared(
-    lambda _: (
-        update(products)
-        .where(products.c.id == bindparam("b_id"))
-        .values(
-            {name: func.coalesce(bindparam(f"b_{name}"), products.c[name]) for name in _METADATA}
-            | {
-                name: func.coalesce(bindparam(f"b_{name}"), products.c[name])
-                for name in ("images_digest", "specs_digest")
-            }
-            | {
-                "first_seen_at": bindparam("b_first_seen_at"),
-                "last_updated_at": bindparam("b_last_updated_at"),
-                "next_check_at": bindparam("b_next_check_at"),
-            }
-        )
-    )
+_DIGESTS = ("images_digest", "specs_digest")
+_SCHEDULE = ("first_seen_at", "last_updated_at", "next_check_at")
+#: Metadata and digests given as None keep the stored value.
+_UPDATE_PRODUCTS = BulkUpdate(
+    products, ("id", *_METADATA, *_DIGESTS, *_SCHEDULE), keep_if_null=(*_METADATA, *_DIGESTS)
 )
 
 
@@ -405,7 +421,7 @@ def _update_products(
     items: list[Keyed],
     states: dict[ProductKey, _State],
 ) -> int:
-    """Apply the newest metadata and advance the schedule; one executemany UPDATE."""
+    """Apply the newest metadata and advance the schedule; one bulk UPDATE."""
     attempts: dict[int, datetime] = {}
     for key, snapshot in items:
         if key in states:
@@ -417,30 +433,31 @@ def _update_products(
         for pid, last_attempt in sorted(attempts.items())
         if (row := _product_update(by_id[pid], plans.get(pid), last_attempt)) is not None
     ]
-    if rows:
-        _UPDATE_PRODUCT.execute(connection, rows)
+    _UPDATE_PRODUCTS.execute(connection, rows)
     return len(rows)
 
 
 def _product_update(
     state: _State, plan: _Plan | None, last_attempt: datetime
-) -> dict[str, Any] | None:
-    """Bind values for one product, or None when nothing changes (e.g. it was just created)."""
+) -> tuple[Any, ...] | None:
+    """The `_UPDATE_PRODUCTS` row of a product, or None when nothing changes (e.g. just created)."""
     if state.created:
         return None
-    values: dict[str, Any] = dict.fromkeys(_METADATA)
-    digests: dict[str, str | None] = {"images_digest": None, "specs_digest": None}
+    values: tuple[Any, ...] = (None,) * len(_METADATA)
+    digests: list[str | None] = [None, None]
     first, last = state.first_seen_at, state.last_updated_at
     if plan is not None:
         first = min(first, *(p.at for p in plan.pages))
         newest = plan.newest
         if newest.fetch.fetched_at >= state.last_updated_at:
             last = newest.fetch.fetched_at
-            values = {name: getattr(newest, name) for name in _METADATA}
-        for kind in ("images", "specs"):
+            values = tuple(getattr(newest, name) for name in _METADATA)
+        for i, (kind, stored) in enumerate(
+            (("images", state.images_digest), ("specs", state.specs_digest))
+        ):
             applied = plan.applied_digest(kind)
-            if applied != getattr(state, f"{kind}_digest"):
-                digests[f"{kind}_digest"] = applied
+            if applied != stored:
+                digests[i] = applied
     # A next check still ahead was set by the scheduler (with its jitter) or by an earlier
     # check: keep it, so the schedule neither drifts by queue delays nor loses its jitter.
     scheduled = state.next_check_at
@@ -453,14 +470,9 @@ def _product_update(
         state.last_updated_at,
         state.next_check_at,
     )
-    if not moved and all(v is None for v in (values | digests).values()):
+    if not moved and all(v is None for v in (*values, *digests)):
         return None
-    return {f"b_{name}": value for name, value in (values | digests).items()} | {
-        "b_id": state.id,
-        "b_first_seen_at": first,
-        "b_last_updated_at": last,
-        "b_next_check_at": next_check,
-    }
+    return (state.id, *values, *digests, first, last, next_check)
 
 
 # --- price rows, images, specs, logs -----------------------------------------------------------
@@ -503,9 +515,9 @@ def _insert_prices(
                     s.price,
                     s.shipping_cost,
                     s.currency,
-                    s.availability.value,
-                    fetch.method.value,
-                    fetch.status.value,
+                    _TEXT[s.availability],
+                    _TEXT[fetch.method],
+                    _TEXT[fetch.status],
                 ),
             )
     # The rowcount is the number of rows inserted on both drivers (conflicts: 0).
@@ -514,12 +526,7 @@ def _insert_prices(
 
 def usable_images(snapshot: ProductSnapshot) -> list[str]:
     """The snapshot's image URLs worth keeping, in order, without duplicates."""
-    seen: dict[str, None] = {}
-    for url in snapshot.images:
-        url = url.strip()
-        if url and len(url) <= MAX_IMAGE_URL_LENGTH and not url.startswith("data:"):
-            seen.setdefault(url, None)
-    return list(seen)
+    return list(_usable_images(snapshot.images)[0])
 
 
 def _children(table: Table, columns: Sequence[Column[Any]]) -> tuple[Prepared, Prepared]:
@@ -688,7 +695,7 @@ _INSERT_LOGS = BulkInsert(
         "errors",
         "notes",
     ),
-    key=("source", "reference", "fetched_at"),
+    key=("fetched_at", "source", "reference"),
     encoded=("errors", "notes"),
 )
 
@@ -711,8 +718,8 @@ def insert_logs(
                 min(fetch.duration_ms, _MAX_INT32),
                 min(fetch.html_size_bytes, _MAX_INT32),
                 fetch.http_status,
-                fetch.method.value,
-                fetch.status.value,
+                _TEXT[fetch.method],
+                _TEXT[fetch.status],
                 _json_list(fetch.errors),
                 _json_list(fetch.notes),
             ),
