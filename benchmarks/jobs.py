@@ -6,7 +6,10 @@ Prints, per engine:
   (`pricewatch worker`, one job slot each; fetch + extract + persist; one `scrape_all` job per
   worker over half of the catalog each);
 - the scheduler tick's duration with 100,000 products scheduled (200 of them due);
-- each worker process's resident memory (VmRSS; Celery: main process and pool child).
+- each worker process's resident memory (VmRSS; Celery: main process and pool child), read
+  after the end-to-end run, so with everything a scrape loads. `pricewatch worker` replaces
+  itself with `python -m pricewatch.worker` (same pid) and sets MALLOC_ARENA_MAX=1 unless the
+  environment sets it (see `pricewatch.worker.main`): the figures are the process users run.
 
 Then the targets (>= 50 products/s, tick < 2 s, < 80 MB per worker process) and exits 1 when
 one is missed. Not part of the test suite.

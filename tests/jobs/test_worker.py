@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.adapters.db import job_items
 from pricewatch.adapters.db import job_repository as repo
+from pricewatch.adapters.db import ops_repository as ops_repo
 from pricewatch.adapters.db.job_items import Outcome
 from pricewatch.adapters.db.job_tables import product_locks
 from pricewatch.adapters.db.tables import price_history
@@ -21,6 +22,7 @@ from pricewatch.domain.job import ItemFilter, JobKind, JobStatus, TriggeredBy
 from pricewatch.domain.snapshot import utc_now
 from pricewatch.services import jobs
 from pricewatch.services.job_run import run_job
+from pricewatch.worker.heartbeat import heartbeat_name
 from pricewatch.worker.huey_engine import HueyEngine
 
 from .conftest import (
@@ -269,3 +271,37 @@ def test_a_later_attempt_resumes_a_scrape_all_where_the_earlier_one_stopped(
     assert _count(real_sessions, product_locks) == 0
     messages = [e.message for e in jobs.events(sessions=real_sessions, job_id=job_id)]
     assert "resumed: 2 of 4 item(s) were done by earlier attempts" in messages
+
+
+def test_an_idle_worker_records_its_heartbeat(
+    huey_engine: HueyEngine, start_worker: StartWorker
+) -> None:
+    """/health can tell an idle worker from a dead one: the worker beats with no job to run."""
+
+    def beats() -> list[datetime]:
+        with huey_engine.sessions()() as session:
+            states = ops_repo.list_states(session=session)
+        return [s.at for s in states if s.name == heartbeat_name()]
+
+    start_worker()
+    wait_for(lambda: bool(beats()), timeout=10)
+    first = beats()[0]
+    wait_for(lambda: beats()[0] > first, timeout=10)  # again, every heartbeat_seconds
+
+
+def test_acquire_product_lock_is_one_prepared_statement(
+    real_sessions: sessionmaker[Session],
+) -> None:
+    """Taken once, refused to another holder, taken over once expired (built once, reused)."""
+    now = utc_now()
+    ttl = timedelta(seconds=60)
+    with real_sessions() as session:
+        take = repo.acquire_product_lock
+        assert take(session=session, key="k", holder="a", now=now, ttl=ttl)
+        assert not take(session=session, key="k", holder="b", now=now, ttl=ttl)
+        assert take(session=session, key="k", holder="a", now=now, ttl=ttl)
+        later = now + ttl + timedelta(seconds=1)
+        assert take(session=session, key="k", holder="b", now=later, ttl=ttl)
+        session.commit()
+        holder = session.execute(select(product_locks.c.holder)).scalar_one()
+    assert holder == "b"

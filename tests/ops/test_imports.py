@@ -10,6 +10,7 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,59 @@ def test_a_celery_worker_loads_its_engine_only() -> None:
 def test_serve_default_tick_is_the_scheduler_tick() -> None:
     serve = importlib.import_module("pricewatch.cli.serve")  # `pricewatch.cli.serve` is a command
     assert serve.TICK_SECONDS == scheduler.TICK_SECONDS
+
+
+#: Never in a worker process of either engine: the command line, Alembic (the database check
+#: reads the revision without it), httpx's command line.
+NOT_IN_A_WORKER = ("typer", "rich", "pygments", "alembic", "httpx._main")
+
+
+def test_a_huey_worker_process_loads_neither_the_cli_nor_alembic_nor_redis_nor_psycopg() -> None:
+    code = (
+        "from pricewatch.worker import main\n"
+        "from pricewatch.worker.engines import import_job_code\n"
+        "import_job_code()\n"
+        "import pricewatch.worker.huey_engine\n"
+    )
+    unwanted = (*NOT_IN_A_WORKER, "redis", "psycopg", "click", "celery", *WEB_AND_BROWSER)
+    assert _loaded(code, *unwanted) == []
+
+
+def test_a_celery_worker_main_process_loads_no_job_code() -> None:
+    code = "from pricewatch.worker import main\nimport pricewatch.worker.celery_engine\n"
+    unwanted = (*NOT_IN_A_WORKER, "pricewatch.services.job_run", "lxml", "psycopg", "huey")
+    assert _loaded(code, *unwanted) == []
+
+
+def test_pricewatch_worker_becomes_the_lean_worker_process() -> None:
+    from pricewatch.worker.main import MODULE, worker_argv, worker_environment
+
+    argv = worker_argv(workers=3, processes=True)
+    assert argv[0] == sys.executable
+    assert argv[argv.index("-m") + 1] == MODULE
+    assert argv[-3:] == ["--workers", "3", "--processes"]
+    assert worker_environment({"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
+    assert worker_environment({})["MALLOC_ARENA_MAX"] == "1"
+
+
+def test_the_shipped_head_read_without_alembic_is_alembics_head() -> None:
+    from pricewatch.adapters.db import migrate
+
+    assert migrate.shipped_head() == migrate.head()
+
+
+def test_prepare_checks_the_schema_without_alembic(tmp_path: Path) -> None:
+    from pricewatch.adapters.db import migrate
+    from pricewatch.config import DbSettings, Settings
+    from pricewatch.services import database
+
+    url = f"sqlite:///{tmp_path / 'configured.db'}"
+    with pytest.raises(database.DatabaseNotReadyError, match="run `pricewatch db upgrade`"):
+        database.prepare(Settings(data_dir=tmp_path, db=DbSettings(url=url)))
+    migrate.upgrade(migrate.alembic_config(url=url))
+    code = (
+        "from pricewatch.config import DbSettings, Settings\n"
+        "from pricewatch.services import database\n"
+        f"database.prepare(Settings(data_dir={str(tmp_path)!r}, db=DbSettings(url={url!r})))\n"
+    )
+    assert _loaded(code, "alembic") == []

@@ -69,7 +69,11 @@ def _spawn(args: list[str], *, env: dict[str, str], cwd: Path) -> subprocess.Pop
 
 
 def _children(pid: int) -> dict[str, int]:
-    """The child processes of `pid`, by command (web, worker, scheduler)."""
+    """The child processes of `pid`, by command (web, worker, scheduler).
+
+    `python -m pricewatch <command>`; a worker replaces itself with `python -m pricewatch.worker`
+    (same process) once it has checked its settings.
+    """
     found = {}
     raw = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     for child in map(int, raw):
@@ -78,7 +82,8 @@ def _children(pid: int) -> dict[str, int]:
         except FileNotFoundError:
             continue
         if len(argv) > 3:  # a zombie (exited, not yet reaped) has no command line
-            found[argv[3].decode()] = child
+            module = argv[argv.index(b"-m") + 1]
+            found["worker" if module == b"pricewatch.worker" else argv[3].decode()] = child
     return found
 
 

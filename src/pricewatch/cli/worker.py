@@ -6,17 +6,16 @@ The functions are registered on the main app by `pricewatch.cli` (`app.command()
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from pricewatch.cli.jobs import describe_created, err, failures, job_services, load, out
+from pricewatch.cli.jobs import describe_created, err, failures, job_services, load
 
-# A worker imports its own engine only (Huey or Celery), and the job code; never the web
+# A worker process is `python -m pricewatch.worker` (this command checks, then becomes it): it
+# imports its own engine only (Huey or Celery), and the job code; never Typer, Rich, the web
 # stack, the other engine, or Playwright (see `pricewatch.cli`).
-if TYPE_CHECKING:
-    from pricewatch.worker.celery_engine import CeleryEngine
 
 _Names = Annotated[list[str] | None, typer.Option(help="Repeat for several.")]
 
@@ -30,53 +29,17 @@ def worker(
     ] = False,
 ) -> None:
     """Run background jobs from the queue until Ctrl-C or SIGTERM (running jobs hand back)."""
-    from pricewatch.adapters.db.engine import redact
-    from pricewatch.services import database
-    from pricewatch.worker.engines import engine_for, uses_celery
+    from pricewatch.worker.main import CannotStartError, check_database, exec_worker
 
     settings = load()
-    with failures(settings):
-        database.prepare(settings)
-        engine = engine_for(settings)
-    config = engine.worker
-    if workers is not None or processes:
-        kind = "process" if processes else config.worker_type
-        engine.worker = config.model_copy(
-            update={"workers": workers or config.workers, "worker_type": kind}
-        )
     try:
-        if uses_celery(settings):
-            from pricewatch.worker.celery_engine import CeleryEngine
-
-            assert isinstance(engine, CeleryEngine)
-            _run_celery(engine)
-        else:
-            from pricewatch.worker.huey_engine import HueyEngine, HueyWorker
-
-            assert isinstance(engine, HueyEngine)
-            consumer = HueyWorker(engine)
-            out.print(
-                f"Worker: {engine.worker.workers} {engine.worker.worker_type}(s) on the queue "
-                f"{engine.path}, database {redact(settings.database_url)}. Ctrl-C stops."
-            )
-            consumer.run()
-    finally:
-        engine.close()
-    out.print("Worker stopped; unfinished jobs went back to the queue.")
-
-
-def _run_celery(engine: CeleryEngine) -> None:
-    """Celery's worker in this process, always a prefork pool (revoke can terminate there)."""
-    from pricewatch.adapters.db.engine import redact
-    from pricewatch.worker.celery_engine import CeleryWorker
-
-    out.print(
-        f"Worker: {engine.worker.workers} process(es) on the Celery broker {engine.path}, "
-        f"database {redact(engine.settings.database_url)}. Ctrl-C stops."
-    )
-    code = CeleryWorker(engine, pool="prefork").run()
-    if code:
-        raise typer.Exit(code)
+        check_database(settings)
+    except CannotStartError as exc:
+        err.print(f"[red]error:[/] {escape(exc.message)}")
+        raise typer.Exit(exc.code) from None
+    # This process becomes the worker (same pid): a fresh interpreter that loads neither Typer
+    # nor Rich nor Alembic, nor the job code here (see `pricewatch.worker.main`).
+    exec_worker(workers=workers, processes=processes)
 
 
 def enqueue(

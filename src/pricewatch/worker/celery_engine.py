@@ -50,9 +50,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from pricewatch.adapters.db.engine import engine_from_settings, session_factory
 from pricewatch.config import Settings, WorkerSettings
 from pricewatch.domain.job import retry_delay
-from pricewatch.services import job_run, pipeline, scheduler
+from pricewatch.services import scheduler
 from pricewatch.services.jobs import JobConfig, job_config
-from pricewatch.worker.engines import BrokerConfigError, broker_url, worker_id
+from pricewatch.worker.engines import BrokerConfigError, broker_url, import_job_code, worker_id
+from pricewatch.worker.heartbeat import Activity, Heartbeat
 
 _log = logging.getLogger("pricewatch.worker")
 
@@ -195,6 +196,9 @@ class CeleryEngine:
         self._sessions: sessionmaker[Session] | None = None
         self._terminating = threading.Event()
         self._pool_child = False
+        self._heartbeat: Heartbeat | None = None
+        #: The jobs running in this process (the heartbeat beats only when there are none).
+        self.activity = Activity()
         self.task, self.tick_task = self._register()
 
     @property
@@ -246,16 +250,19 @@ class CeleryEngine:
 
     def run_task(self, task: Any, job_id: int, *, claims: int = 0) -> None:
         """Run one job (thin: the service does the work); re-queue it when the service says so."""
+        from pricewatch.services import job_run, pipeline  # see `after_fork`
+
         self._handle_terminate()
         try:
-            outcome = job_run.run_job(
-                job_id,
-                settings=self.settings,
-                sessions=self.sessions(),
-                worker_id=worker_id(),
-                config=self.config,
-                stopping=self.stopping,
-            )
+            with self.activity.running():
+                outcome = job_run.run_job(
+                    job_id,
+                    settings=self.settings,
+                    sessions=self.sessions(),
+                    worker_id=worker_id(),
+                    config=self.config,
+                    stopping=self.stopping,
+                )
         except sa_exc.SQLAlchemyError as exc:
             if not pipeline.is_unavailable(exc) or claims + 1 >= self.worker.claim_attempts:
                 raise
@@ -292,12 +299,22 @@ class CeleryEngine:
     # --- pool children -------------------------------------------------------------------------
 
     def after_fork(self) -> None:
-        """In a new pool child: a database engine of its own; SIGTERM handled at the first task."""
+        """In a new pool child: a database engine of its own; SIGTERM handled at the first task.
+
+        The child records its heartbeat from now on, idle or not (the main process opens no
+        database connection: see `heartbeat`).
+        """
         with self._lock:
             if self._db is not None:
                 self._db.dispose(close=False)  # the parent's connections stay the parent's
             self._db = self._sessions = None
         self._pool_child = True
+        # The job code (fetching, parsing, saving) is imported here, in the pool children that
+        # run jobs, and not by the main process, which only talks to the broker (~10 MB less).
+        import_job_code()
+        interval = self.config.heartbeat_seconds
+        self._heartbeat = Heartbeat(self.sessions, interval=interval, activity=self.activity)
+        self._heartbeat.start()
 
     def _handle_terminate(self) -> None:
         # Not in after_fork: billiard installs its own SIGTERM handler (SystemExit) after the
@@ -319,6 +336,8 @@ class CeleryEngine:
 
     def close(self) -> None:
         """Close broker connections and the database engine."""
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         with self._lock:
             if self._db is not None:
                 self._db.dispose()

@@ -7,9 +7,13 @@ Celery, a Celery worker never loads Huey, and `pricewatch --help` loads neither.
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -29,7 +33,9 @@ __all__ = [
     "BrokerUnavailableError",
     "broker_url",
     "engine_for",
+    "import_job_code",
     "uses_celery",
+    "without_imports",
     "worker_id",
 ]
 
@@ -70,6 +76,36 @@ def engine_for(settings: Settings) -> AnyEngine:
     from pricewatch.worker.huey_engine import HueyEngine
 
     return HueyEngine(settings)
+
+
+@contextmanager
+def without_imports(*names: str) -> Iterator[None]:
+    """Importing `names` fails inside the block (unless imported already), and works after it.
+
+    For libraries that import optional extras when they are installed, which a worker never
+    uses (Huey's Redis back-end, httpx's command line: see `import_job_code`): a `None` entry
+    in `sys.modules` makes their import raise ImportError, which those libraries handle by
+    going without.
+    """
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+def import_job_code() -> None:
+    """Import the code jobs run (fetch, parse, save), without what a worker never uses.
+
+    httpx imports its command line (`httpx._main`: click, Rich and Pygments, about 6 MB)
+    whenever click is installed.
+    """
+    with without_imports("httpx._main"):
+        importlib.import_module("pricewatch.services.job_run")
 
 
 def __getattr__(name: str) -> Any:
