@@ -136,3 +136,27 @@ def test_run_scrape_product_saves_a_price_and_schedules(
     assert not again.claimed
     with real_sessions() as s:
         assert s.execute(select(func.count()).select_from(price_history)).scalar_one() == 1
+
+
+def test_a_product_job_keeps_naming_its_product_when_the_product_url_changes(
+    real_sessions: sessionmaker[Session],
+    fake_engine: FakeEngine,
+    demo_shop: DemoShop,
+    settings: Settings,
+) -> None:
+    # The same product reached through a redirect, then directly: the second check stores the
+    # direct URL on the product, and the first job must still say which product it checked.
+    redirected = f"{demo_shop.base_url}/redirect/2"  # ends on the catalog's first product
+    direct = demo_shop.product_url(demo_shop.catalog.products[0])
+    created = jobs.enqueue_urls(
+        sessions=real_sessions, engine=fake_engine, urls=[redirected, direct]
+    )
+    for job in created:
+        job_run.run_job(
+            job.job_id, settings=settings, sessions=real_sessions, worker_id="w", config=FAST
+        )
+    with real_sessions() as s:
+        (product_id,) = [item.id for item in repo.catalog_items(session=s)]
+    records = [jobs.get(sessions=real_sessions, job_id=c.job_id) for c in created]
+    touched = jobs.product_ids(sessions=real_sessions, records=records)
+    assert touched == {created[0].job_id: [product_id], created[1].job_id: [product_id]}

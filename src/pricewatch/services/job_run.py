@@ -277,10 +277,14 @@ class Run:
         self.item_done(JobCounts(skipped=1), item.url)
 
     def _mark(self, item: CatalogItem, outcome: Outcome) -> None:
+        self.mark_product(item.id, outcome)
+
+    def mark_product(self, product_id: int, outcome: Outcome) -> None:
+        """Record (uncommitted) that the job finished this product."""
         job_items.mark_done(
             session=self.session,
             job_id=self.job.id,
-            item_id=item.id,
+            item_id=product_id,
             outcome=outcome,
             now=utc_now(),
         )
@@ -422,11 +426,26 @@ async def _scrape_product(run: Run, settings: Settings) -> JobCounts:
     run.set_total(1)
     async with open_scraper(settings) as scraper:
         counts, saved = await _check(run, scraper, url)
-    interval = run.job.params.get("check_interval")
-    if interval and saved is not None and saved.product_ids and saved.product_ids[0]:
-        _set_schedule(run, saved.product_ids[0], int(interval))
+    product_id = saved.product_ids[0] if saved is not None and saved.product_ids else None
+    if product_id:
+        _record_product(run, product_id, counts)
+        interval = run.job.params.get("check_interval")
+        if interval:
+            _set_schedule(run, product_id, int(interval))
     run.item_done(counts, url)
     return run.counts
+
+
+def _record_product(run: Run, product_id: int, counts: JobCounts) -> None:
+    """Mark the product the page turned out to be (the URL may have redirected), so the job
+    links to it; once, whatever the number of attempts."""
+    if product_id in job_items.finished(session=run.session, job_id=run.job.id).item_ids:
+        return
+    outcome = (
+        Outcome.ERROR if counts.errors else Outcome.CREATED if counts.created else Outcome.UPDATED
+    )
+    run.mark_product(product_id, outcome)
+    run.session.commit()
 
 
 def _set_schedule(run: Run, product_id: int, interval: int) -> None:

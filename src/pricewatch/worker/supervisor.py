@@ -66,7 +66,7 @@ class Supervisor:
         *,
         restart_delay: float = 1.0,
         max_restart_delay: float = 20.0,
-        startup_seconds: float = 15.0,
+        startup_seconds: float = 30.0,
         stop_timeout: float = 20.0,
         poll_seconds: float = 0.2,
         env: Mapping[str, str] | None = None,
