@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, cached_property
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Any, cast
 from urllib.parse import urljoin, urlsplit
 
@@ -92,7 +92,7 @@ class Page:
     def _tagged(self) -> dict[str, list[HtmlElement]]:
         found: dict[str, list[HtmlElement]] = {tag: [] for tag in INDEXED_TAGS}
         for element in self._indexed:
-            found[str(element.tag)].append(element)
+            found[element.tag].append(element)
         return found
 
     def elements(self, *tags: str) -> list[HtmlElement]:
@@ -258,16 +258,38 @@ class NameIndex:
 
 
 class _Values:
-    """One attribute's values (smart strings, in document order) joined for substring search."""
+    """One attribute's values (smart strings, in document order) joined for substring search.
+
+    Pages repeat the same class strings many times (a product grid, a menu): only the distinct
+    values are joined and searched, often a tenth of the text, and a search then picks every
+    value equal to a matching one, in one pass in C.
+    """
 
     def __init__(self, values: list[Any]) -> None:
         self._values = values
-        self._joined = "\x00".join(values).lower()
+        self._distinct: list[str] = list(dict.fromkeys(values))
+        # Attribute values never hold NUL (libxml2 strings end at one): a safe separator.
+        joined = "\x00".join(self._distinct)
+        self._joined = joined.lower()
+        # lower() may change a length ("İ" becomes two characters): then the lower-cased
+        # values are measured one by one.
+        lowered = self._distinct if len(self._joined) == len(joined) else self._joined.split("\x00")
         # Where each value ends in `_joined` (its length plus one separator, summed), in C.
-        self._ends = list(accumulate(map((1).__add__, map(len, values))))
+        self._ends = list(accumulate(map((1).__add__, map(len, lowered))))
 
     def owners(self, needles: tuple[str, ...], *, whole: bool) -> list[HtmlElement]:
         """Owners of the values holding a needle, in document order (one value per owner)."""
+        hits = self._hits(needles, whole=whole)
+        if not hits:
+            return []
+        wanted = {self._distinct[index] for index in hits}
+        # compress/map over a set's __contains__ run in C: no Python step per value.
+        chosen = compress(self._values, map(wanted.__contains__, self._values))
+        found = (value.getparent() for value in chosen)
+        return [element for element in found if element is not None]
+
+    def _hits(self, needles: tuple[str, ...], *, whole: bool) -> set[int]:
+        """Indexes of the distinct values holding a needle (`whole`: as a whole name)."""
         # str.find runs a fast substring search in C; a regex alternation is several times slower.
         joined, ends = self._joined, self._ends
         hits: set[int] = set()
@@ -284,8 +306,7 @@ class _Values:
                         start = joined.find(needle, ends[index]) if index < len(ends) else -1
                         continue
                 start = joined.find(needle, start + 1)
-        found = (self._values[index].getparent() for index in sorted(hits))
-        return [element for element in found if element is not None]
+        return hits
 
 
 def _boundary(text: str, index: int) -> bool:
@@ -365,7 +386,8 @@ def _reject_binary(body: bytes) -> None:
         return  # UTF-16/32 text has NUL bytes by nature
     if head.lstrip().startswith(_BINARY_MAGIC) or b"\x00" in head:
         raise PageError("the input is binary data, not HTML")
-    control = sum(head.count(byte) for byte in _CONTROL_BYTES)
+    # Deleting the control bytes counts them all in one call in C.
+    control = len(head) - len(head.translate(None, _CONTROL_BYTES))
     if head and control > len(head) // 10:
         raise PageError("the input is binary data, not HTML")
 

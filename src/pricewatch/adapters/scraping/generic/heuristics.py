@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 import lxml.etree
 from lxml.html import HtmlElement
@@ -322,7 +322,7 @@ def view_of(page: Page) -> PageView:
     """The page's (cached) visible-page reader."""
     view = _VIEWS.get(page)
     if view is None:
-        view = _VIEWS[page] = PageView(page)
+        view = _VIEWS[page] = PageView(ref(page))
     return view
 
 
@@ -333,9 +333,21 @@ def in_unrelated_block(element: HtmlElement, *, page: Page) -> bool:
 
 @dataclass(eq=False)
 class PageView:
-    """The page's visible buy box, read lazily; shared by the availability and price rules."""
+    """The page's visible buy box, read lazily; shared by the availability and price rules.
 
-    page: Page
+    It holds its page weakly: `_VIEWS` keeps a view only while its page lives, and a strong
+    reference back would keep every page read (its whole tree) alive for good.
+    """
+
+    page_ref: ref[Page]
+
+    @property
+    def page(self) -> Page:
+        """The page this view reads (alive while anyone uses the view through it)."""
+        page = self.page_ref()
+        if page is None:
+            raise ReferenceError("the page of this view is gone")
+        return page
 
     @cached_property
     def _within(self) -> dict[HtmlElement, tuple[bool, bool]]:
@@ -486,13 +498,14 @@ class PageView:
                 return price
         return None
 
-    def _itemprop_prices(self) -> list[HtmlElement]:
-        """itemprop=price elements outside excluded blocks (microdata missed them)."""
+    def _itemprop_prices(self) -> Iterator[HtmlElement]:
+        """itemprop=price elements outside excluded blocks (microdata missed them), lazily:
+        the first one that reads as a price ends the search."""
         if "itemprop" not in self.page.text and "itemProp" not in self.page.text:
-            return []
-        found = [e for e in self.page.microdata_elements if e.get("itemprop") == "price"]
+            return
+        found = (e for e in self.page.microdata_elements if e.get("itemprop") == "price")
         # Hidden ones are a list of every size's or seller's offer, not the one shown.
-        return [e for e in found if not self.excluded(e) and not _hidden(e)]
+        yield from (e for e in found if not self.excluded(e) and not _hidden(e))
 
     def _nearest_first(self, elements: list[HtmlElement]) -> list[HtmlElement]:
         """`elements` ordered by how close their common ancestor with the anchor is."""
@@ -919,5 +932,8 @@ def _self_and_ancestors(element: HtmlElement) -> Iterator[HtmlElement]:
 
 def _names(element: HtmlElement, *, extra: Iterable[str] = ()) -> str:
     """The element's class and id (and `extra` attributes) as one string to match."""
+    if not extra:  # the common case, called for many elements: no list, no generator
+        name, ident = element.get("class"), element.get("id")
+        return f"{name} {ident}" if name and ident else name or ident or ""
     values = [element.get("class"), element.get("id"), *(element.get(a) for a in extra)]
     return " ".join(v for v in values if v)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -139,24 +139,37 @@ def _get(data: dict[str, Any], key: str) -> Any:
     return None
 
 
-@dataclass(frozen=True)
 class PageHints:
-    """What identifies the page's own product: its URLs and its visible title."""
+    """What identifies the page's own product: its URLs and its visible title.
 
-    urls: frozenset[str]
-    titles: tuple[str, ...]
+    Each is read from the page on first use: many pages never need them (no structured
+    product, or a single offer with no URL).
+    """
+
+    def __init__(self, page: Page) -> None:
+        self._page = page
 
     @classmethod
     def of(cls, page: Page) -> PageHints:
         """Hints from the page URL, canonical URL, h1 and og:title."""
+        return cls(page)
+
+    @cached_property
+    def urls(self) -> frozenset[str]:
+        """The page URL and its canonical URL, as `url_key`s."""
+        page = self._page
         urls = {url_key(page.url)}
         if page.canonical_url:
             urls.add(url_key(page.canonical_url))
+        return frozenset(urls)
+
+    @cached_property
+    def titles(self) -> tuple[str, ...]:
+        """The og:title and the first h1's text, `simplify`-ed (empty ones left out)."""
+        page = self._page
         h1 = next(iter(page.elements("h1")), None)
         titles = [page.meta.get("og:title"), visible_text(h1) if h1 is not None else None]
-        return cls(
-            urls=frozenset(urls), titles=tuple(simplify(t) for t in titles if t and simplify(t))
-        )
+        return tuple(simplify(t) for t in titles if t and simplify(t))
 
 
 def url_key(url: str) -> str:
