@@ -133,6 +133,8 @@ class WorkerSettings(BaseModel):
     shutdown_timeout: float = Field(default=15.0, ge=0)
     #: Deliveries of a task whose job could not even be claimed (database down).
     claim_attempts: int = Field(default=5, ge=1)
+    #: Niceness added to worker processes (0-19): the web process gets the CPU first.
+    nice: int = Field(default=10, ge=0, le=19)
 
 
 class RunSettings(BaseModel):

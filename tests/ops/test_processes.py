@@ -188,6 +188,12 @@ class Served:
         wait_for(answers, timeout=timeout, interval=0.2)
 
 
+def _nice(pid: int) -> int:
+    """The niceness of a process (field 19 of /proc/PID/stat, after the command name)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     """`pricewatch serve` on a free port, data in tmp_path; stopped (and checked) at the end."""
@@ -210,6 +216,8 @@ def test_serve_answers_health_restarts_a_killed_worker_and_stops_cleanly(
     served.wait_healthy()
     children = _children(served.process.pid)
     assert set(children) == {"web", "worker", "scheduler"}
+    # The worker yields the CPU to the web process (PW_WORKER_NICE, default 10).
+    wait_for(lambda: _nice(children["worker"]) == _nice(children["web"]) + 10, timeout=30)
     os.kill(children["worker"], signal.SIGKILL)
     wait_for(
         lambda: (

@@ -6,6 +6,7 @@ The functions are registered on the main app by `pricewatch.cli` (`app.command()
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -120,7 +121,21 @@ def web(host: _Host = None, port: _Port = None) -> None:
     # place that ends the process normally (exit code 0) instead of by the signal.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _ignore)
+    _quiet_garbage_collector()
     uvicorn.Server(config).run()  # exits with code 3 itself when it cannot listen
+
+
+def _quiet_garbage_collector() -> None:
+    """Fewer, shorter collector pauses in the web process (they show as tail latency).
+
+    The ~150,000 objects of start-up (modules, routes, schemas, templates) never become garbage:
+    `gc.freeze()` keeps them out of every later collection. The young generation is collected
+    every 10,000 allocations instead of 700; a request allocates far fewer objects than that
+    which outlive it, so memory stays flat.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

@@ -160,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not uses_celery(settings):  # Celery's pool children import it (see `after_fork`)
             import_job_code()
         engine = engine_for(settings)
+        lower_priority(settings.worker.nice)
     except ValidationError as exc:
         return _fail(f"invalid settings:\n{exc}", 2)
     except CannotStartError as exc:
@@ -167,6 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokerConfigError as exc:
         return _fail(str(exc), 2)
     return run(engine, workers=args.workers, processes=args.processes)
+
+
+def lower_priority(nice: int) -> None:
+    """Run at a lower CPU priority (`PW_WORKER_NICE`), so the web process on the same machine
+    answers first; threads and pool children started later inherit it."""
+    if nice > 0:
+        os.nice(nice)
 
 
 def _fail(message: str, code: int) -> int:
