@@ -248,6 +248,9 @@ def _load_sqlite(engine: Engine, plan: list[tuple[int, int, timedelta]]) -> None
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
+        # The app's SQLite connections are in autocommit mode (it issues BEGIN itself): without
+        # this BEGIN every row would be a transaction of its own.
+        cursor.execute("BEGIN")
         batch: list[tuple[Any, ...]] = []
         for product_id, when, amount in _rows(plan):
             batch.append((product_id, at(when), price(amount)))
