@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -104,9 +104,11 @@ class ProductSummary:
     change: Decimal | None
 
 
-@dataclass(frozen=True)
-class ChartPoint:
-    """A point of a price chart: one observation (raw) or one day's low/high/last (day)."""
+class ChartPoint(NamedTuple):
+    """A point of a price chart: one observation (raw) or one day's low/high/last (day).
+
+    A named tuple: a long chart has thousands of points, built and read on every request.
+    """
 
     at: datetime
     low: Decimal | None
@@ -345,33 +347,38 @@ def price_series(
     day and currency. The database returns the raw rows from its index; days are folded here, which
     keeps the query identical (and index-only) on both databases.
     """
-    points = price_points(session=session, product_id=product_id, start=start, end=end)
+    params = {"k_id": product_id, "k_start": start, "k_end": end}
+    rows = _CHART.rows(session.connection(), params)
     daily = resolution == "day" or (resolution == "auto" and end - start > raw_max_span)
     if not daily:
-        raw = tuple(
-            ChartPoint(p.fetched_at, p.price, p.price, p.price, p.currency, p.stock_status)
-            for p in points
-        )
+        raw = tuple(ChartPoint._make((at, p, p, p, cur, stock, 1)) for at, p, cur, stock in rows)
         return PriceSeries(product_id, "raw", raw)
-    return PriceSeries(product_id, "day", tuple(_by_day(points)))
+    return PriceSeries(product_id, "day", tuple(_by_day(rows)))
 
 
-def _by_day(points: list[PricePoint]) -> Iterator[ChartPoint]:
-    """Fold consecutive points of one UTC day and currency into low/high/last."""
-    for (_day, currency), group in itertools.groupby(
-        points, key=lambda p: (p.fetched_at.date(), p.currency)
-    ):
-        rows = list(group)
-        prices = [p.price for p in rows if p.price is not None]
-        yield ChartPoint(
-            at=rows[-1].fetched_at,
-            low=min(prices) if prices else None,
-            high=max(prices) if prices else None,
-            last=prices[-1] if prices else None,
-            currency=currency,
-            stock_status=rows[-1].stock_status,
-            observations=len(rows),
-        )
+def _by_day(rows: Sequence[tuple[Any, ...]]) -> list[ChartPoint]:
+    """Fold consecutive rows (at, price, currency, stock) of one UTC day and currency into
+    low/high/last, in one pass."""
+    folded: list[ChartPoint] = []
+    key: tuple[int, Any] | None = None
+    group: list[Any] = []  # at, low, high, last, currency, stock, observations
+    for at, price, currency, stock in rows:
+        if (day := (at.toordinal(), currency)) != key:
+            if group:
+                folded.append(ChartPoint._make(group))
+            key, group = day, [at, price, price, price, currency, stock, 1]
+            continue
+        group[0], group[5] = at, stock
+        group[6] += 1
+        if price is not None:
+            group[3] = price
+            if group[1] is None or price < group[1]:
+                group[1] = price
+            if group[2] is None or price > group[2]:
+                group[2] = price
+    if group:
+        folded.append(ChartPoint._make(group))
+    return folded
 
 
 def price_stats(
