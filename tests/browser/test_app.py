@@ -105,6 +105,11 @@ def test_rejected_urls_are_listed_with_their_reason(page: Page) -> None:
     expect(error).to_be_visible()
     expect(error).to_contain_text(re.compile("no acceptable URL", re.I))
     expect(error).to_contain_text("not a url")
+    # Every refused URL is listed with its reason (the 422's detail.rejected).
+    listed = error.locator("ul.rejected li")
+    expect(listed).to_have_count(2)
+    expect(listed.nth(1)).to_contain_text("ftp://example.com/x")
+    expect(listed.nth(1)).to_contain_text("only http and https")
     expect(page.get_by_role("textbox", name=ADD_FIELD)).to_be_focused()
 
 
@@ -194,3 +199,31 @@ def test_login_is_needed_and_returns_to_the_page_asked_for(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/jobs$"))
+
+
+def test_a_new_token_is_copied_and_revoked_only_once_confirmed(
+    page: Page, console: Console
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto("/settings")
+    page.locator("#token-name").fill("backup script")
+    page.get_by_role("button", name="Create token").click()
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("pw_")
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied ✓")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token
+
+    row = page.locator("#tokens-table tbody tr", has_text="backup script")
+    dialog = page.locator("#confirm-dialog")
+    row.get_by_role("button", name="Revoke").click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Keep").click()
+    expect(dialog).to_be_hidden()
+    expect(row.locator(".badge")).to_have_text("active")  # nothing was sent
+    row.get_by_role("button", name="Revoke").click()
+    dialog.get_by_role("button", name="Revoke").click()
+    expect(
+        page.locator("#tokens-table tbody tr", has_text="backup script").locator(".badge")
+    ).to_have_text("revoked")
+    assert console.errors == []

@@ -117,6 +117,14 @@ def test_scraping_only_refused_urls_is_422(authed: WebClient) -> None:
     assert answer.json()["error"] == (
         "No acceptable URL: file:///etc/passwd: file: URLs are not allowed, only http and https"
     )
+    assert answer.json()["detail"] == {
+        "rejected": [
+            {
+                "url": "file:///etc/passwd",
+                "error": "file: URLs are not allowed, only http and https",
+            }
+        ]
+    }
 
 
 def test_list_pages_newest_first_with_status_filter_and_totals(authed: WebClient) -> None:

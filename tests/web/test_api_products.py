@@ -156,14 +156,29 @@ def test_added_products_are_checked_as_often_as_the_preference_says(
     assert answer.json()["job"]["params"]["check_interval"] == 6 * 3600
 
 
-def test_adding_only_refused_urls_is_422_with_the_reasons(authed: WebClient) -> None:
-    answer = authed.post("/api/products", json={"urls": ["http://[::1]/x", "http://192.168.1.1/"]})
+def test_adding_only_refused_urls_is_422_with_every_reason(authed: WebClient) -> None:
+    urls = ["http://[::1]/x", "http://192.168.1.1/", "ftp://shop.example/p/3", "not a url"]
+    answer = authed.post("/api/products", json={"urls": urls})
     assert answer.status_code == 422
-    assert answer.json() == {
-        "error": "No acceptable URL: http://[::1]/x: ::1 is a loopback address (and 1 more)",
-        "status": 422,
-        "detail": None,
-    }
+    body = answer.json()
+    assert body["status"] == 422
+    assert list(body["detail"]) == ["rejected"]
+    rejected = body["detail"]["rejected"]
+    assert sorted(r["url"] for r in rejected) == sorted(urls)  # every one
+    first = rejected[0]
+    assert body["error"] == f"No acceptable URL: {first['url']}: {first['error']} (and 3 more)"
+    assert all(set(r) == {"url", "error"} and r["error"] for r in rejected)
+    reasons = {r["url"]: r["error"] for r in rejected}
+    assert reasons["http://[::1]/x"] == "::1 is a loopback address"
+    assert "private address" in reasons["http://192.168.1.1/"]
+    assert "only http and https" in reasons["ftp://shop.example/p/3"]
+
+
+def test_other_422s_keep_their_own_detail(authed: WebClient) -> None:
+    """Only a refusal of every URL carries `detail.rejected`; a bad body lists field errors."""
+    answer = authed.post("/api/products", json={"urls": []})
+    assert answer.status_code == 422
+    assert isinstance(answer.json()["detail"], list)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.domain.job import JobKind
 from pricewatch.domain.snapshot import Availability, FetchStatus, ProductSnapshot
-from pricewatch.services import jobs, pipeline
+from pricewatch.services import catalog, jobs, pipeline
 from pricewatch.web.pages import format
 from tests.db.conftest import make_snapshot
 from tests.jobs.conftest import FakeEngine
@@ -132,6 +132,23 @@ def test_dashboard_shows_price_change_stock_and_sparkline(
     assert re.search(r'<svg class="sparkline"[^>]*aria-label="Price over the last 30 days', page)
     assert 'src="https://img.example/espresso.jpg"' in page
     assert "1 product" in page
+
+
+def test_main_images_are_each_products_first_image_in_one_read(db_sessions: Sessions) -> None:
+    tracked(
+        db_sessions, "SKU-1", images=("https://img.example/z-main.jpg", "https://img.example/a.jpg")
+    )
+    tracked(db_sessions, "SKU-2", images=("https://img.example/b.jpg",))
+    tracked(db_sessions, "SKU-3", images=())
+    page = catalog.list_products(sessions=db_sessions, query=catalog.ProductQuery(sort="title"))
+    ids = {item.product.reference: item.product.id for item in page.items}
+    images = catalog.main_images(sessions=db_sessions, product_ids=list(ids.values()))
+    assert images == {
+        ids["SKU-1"]: "https://img.example/z-main.jpg",  # by position, not by name
+        ids["SKU-2"]: "https://img.example/b.jpg",
+    }
+    assert catalog.main_images(sessions=db_sessions, product_ids=[]) == {}
+    assert catalog.main_images(sessions=db_sessions, product_ids=[ids["SKU-3"]]) == {}
 
 
 def test_dashboard_searches_sorts_and_pages_through_the_query_string(

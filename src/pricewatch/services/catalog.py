@@ -64,6 +64,7 @@ __all__ = [
     "history",
     "history_csv",
     "list_products",
+    "main_images",
     "scrape_log",
     "sparklines",
     "update_product",
@@ -86,7 +87,14 @@ class ProductNotFoundError(LookupError):
 
 
 class CatalogInputError(ValueError):
-    """A request the catalog cannot serve as asked (e.g. a range that ends before it starts)."""
+    """A request the catalog cannot serve as asked (e.g. a range that ends before it starts).
+
+    `detail`: structured information for the caller, e.g. every refused URL and why.
+    """
+
+    def __init__(self, message: str, detail: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -214,6 +222,14 @@ def sparklines(
         product_id: [list(day)[-1][1] for _, day in itertools.groupby(rows, lambda r: r[0].date())]
         for product_id, rows in points.items()
     }
+
+
+def main_images(*, sessions: SessionFactory, product_ids: Sequence[int]) -> dict[int, str]:
+    """Each product's main image URL (products without images are left out), in one query."""
+    if not product_ids:
+        return {}
+    with sessions() as session:
+        return repo.main_images(session=session, product_ids=product_ids)
 
 
 # --- one product -------------------------------------------------------------------------------

@@ -54,8 +54,16 @@ class Principal:
     csrf_token: str | None = None
 
 
-def get_context(request: Request) -> WebContext:
-    """The app's `WebContext`."""
+async def get_context(request: Request) -> WebContext:
+    """The app's `WebContext`.
+
+    Async although it never awaits: FastAPI runs a sync dependency in a worker thread, a
+    thread hop per request for reading one attribute.
+    """
+    return _context(request)
+
+
+def _context(request: Request) -> WebContext:
     context: WebContext = request.app.state.context
     return context
 
@@ -70,7 +78,7 @@ async def session_principal(request: Request) -> Principal | None:
         return cached
     principal = None
     if cookie := request.cookies.get(SESSION_COOKIE):
-        context = get_context(request)
+        context = _context(request)
         active = await anyio.to_thread.run_sync(
             partial(
                 accounts.resolve_session,
@@ -111,7 +119,7 @@ async def _token_principal(request: Request, authorization: str) -> Principal:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiAuthError(401, "the Authorization header must be `Bearer <token>`")
-    context = get_context(request)
+    context = _context(request)
     user = await anyio.to_thread.run_sync(
         partial(accounts.verify_token, sessions=context.sessions, token=token.strip())
     )
@@ -130,7 +138,7 @@ async def page_user(request: Request) -> Principal:
 
 async def _login_or_setup(request: Request) -> str:
     """Where to send a visitor without a session: /setup while no account exists, else /login."""
-    context = get_context(request)
+    context = _context(request)
     if not await anyio.to_thread.run_sync(partial(accounts.has_users, sessions=context.sessions)):
         return "/setup"
     return login_location(request)

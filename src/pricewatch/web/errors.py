@@ -88,7 +88,8 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unprocessable(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(422, _sentence(exc))
+    assert isinstance(exc, CatalogInputError)
+    return error_response(422, _sentence(exc), exc.detail)
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:

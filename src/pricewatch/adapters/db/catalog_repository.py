@@ -46,6 +46,7 @@ __all__ = [
     "get_product",
     "images_of",
     "latest_prices",
+    "main_images",
     "product_logs",
     "product_urls",
     "search_products",
@@ -328,6 +329,21 @@ def images_of(*, session: Session, product_id: int) -> list[str]:
     i = product_images.c
     stmt = select(i.image_url).where(i.product_id == product_id).order_by(i.position, i.image_url)
     return list(session.scalars(stmt))
+
+
+def main_images(*, session: Session, product_ids: Sequence[int]) -> dict[int, str]:
+    """Each product's main image (lowest position, then first URL) among `product_ids`, in one
+    query; products without images are left out."""
+    if not product_ids:
+        return {}
+    i = product_images.c
+    stmt = (
+        select(i.product_id, i.image_url)
+        .where(i.product_id.in_(list(product_ids)))
+        # Reversed, so that each product's main image is the last one the dict keeps.
+        .order_by(i.product_id, i.position.desc(), i.image_url.desc())
+    )
+    return dict(session.execute(stmt).all())
 
 
 def specs_of(*, session: Session, product_id: int) -> dict[str, str]:

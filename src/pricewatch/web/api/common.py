@@ -9,6 +9,7 @@ from fastapi import Path
 
 from pricewatch.adapters.db.job_repository import JobRecord
 from pricewatch.services import jobs
+from pricewatch.services.catalog import CatalogInputError
 from pricewatch.services.jobs import Created, SessionFactory
 from pricewatch.web.api.schemas import MAX_JOB_ID, MAX_PRODUCT_ID, Error, Job, RejectedUrl
 
@@ -69,9 +70,12 @@ def waiting_message(created: Sequence[Created]) -> str | None:
     return WAITING if any(not c.dispatched for c in created) else None
 
 
-def no_acceptable_url(rejected: Sequence[RejectedUrl]) -> str:
-    """Why a request adding URLs is refused as a whole: the first refusal, how many more."""
+def no_acceptable_url(rejected: Sequence[RejectedUrl]) -> CatalogInputError:
+    """The 422 of a request whose URLs are all refused: the first refusal and how many more in
+    the message, every refused URL with its reason in `detail.rejected`."""
+    detail: dict[str, object] = {"rejected": [r.model_dump() for r in rejected]}
     if not rejected:
-        return "no acceptable URL: no URL given"
+        return CatalogInputError("no acceptable URL: no URL given", detail)
     more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
-    return f"no acceptable URL: {rejected[0].url}: {rejected[0].error}{more}"
+    first = rejected[0]
+    return CatalogInputError(f"no acceptable URL: {first.url}: {first.error}{more}", detail)

@@ -105,7 +105,7 @@ async def _scrape(body: ScrapeRequest, context: Context) -> JobsCreated:
     )
     rejected = [RejectedUrl.of(r) for r in added.rejected]
     if not added.accepted:
-        raise catalog.CatalogInputError(no_acceptable_url(rejected))
+        raise no_acceptable_url(rejected)
     created = await anyio.to_thread.run_sync(created_jobs, context.sessions, added.created)
     return JobsCreated(
         job=created[0],

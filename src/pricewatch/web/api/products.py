@@ -66,7 +66,7 @@ async def add_products(body: AddProducts, context: Context) -> JobsCreated:
     )
     rejected = [RejectedUrl.of(r) for r in added.rejected]
     if not added.accepted:
-        raise catalog.CatalogInputError(no_acceptable_url(rejected))
+        raise no_acceptable_url(rejected)
     jobs = await anyio.to_thread.run_sync(created_jobs, context.sessions, added.created)
     return JobsCreated(
         job=jobs[0],

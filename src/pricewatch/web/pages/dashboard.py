@@ -12,9 +12,7 @@ from urllib.parse import urlencode
 import anyio.to_thread
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
-from pricewatch.adapters.db.tables import product_images
 from pricewatch.domain.snapshot import Availability
 from pricewatch.services import catalog
 from pricewatch.services.jobs import SessionFactory
@@ -142,26 +140,9 @@ def _rows(sessions: SessionFactory, listing: Listing) -> tuple[catalog.ProductPa
     products = catalog.list_products(sessions=sessions, query=listing.query())
     ids = [item.product.id for item in products.items]
     lines = catalog.sparklines(sessions=sessions, product_ids=ids, days=SPARKLINE_DAYS)
-    images = _main_images(sessions, ids)
+    images = catalog.main_images(sessions=sessions, product_ids=ids)
     rows = [
         Row(item, lines.get(item.product.id, []), images.get(item.product.id))
         for item in products.items
     ]
     return products, rows
-
-
-def _main_images(sessions: SessionFactory, product_ids: list[int]) -> dict[int, str]:
-    """Each product's main image (lowest position), in one query.
-
-    A catalog read that belongs in `services.catalog` (as `main_images`) once it has one.
-    """
-    if not product_ids:
-        return {}
-    i = product_images.c
-    stmt = (
-        select(i.product_id, i.image_url)
-        .where(i.product_id.in_(product_ids))
-        .order_by(i.product_id, i.position.desc(), i.image_url.desc())
-    )
-    with sessions() as session:
-        return {row[0]: row[1] for row in session.execute(stmt)}

@@ -65,12 +65,13 @@ export function jobToast(job, prefix = "") {
 // --- confirmation -------------------------------------------------------------------------
 
 /** Ask with the page's <dialog>; resolves true when the user confirms. */
-export function confirmAction(message, { title = "Are you sure?", ok = "Confirm" } = {}) {
+export function confirmAction(message, { title = "Are you sure?", ok = "Confirm", danger = false } = {}) {
   const dialog = document.getElementById("confirm-dialog");
   if (!dialog?.showModal) return Promise.resolve(window.confirm(message));
   dialog.querySelector("#confirm-title").textContent = title;
   dialog.querySelector("#confirm-message").textContent = message;
   dialog.querySelector("#confirm-ok").textContent = ok;
+  dialog.querySelector("#confirm-ok").classList.toggle("danger", danger);
   dialog.returnValue = "";
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
@@ -157,6 +158,59 @@ function refreshRelativeTimes() {
     node.textContent = relativeTime(node.dateTime);
   }
 }
+
+// --- page behaviours declared in the markup ---------------------------------------------------
+
+// <form data-confirm="Question?">: ask before submitting (e.g. revoking an API token).
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+  if (form.dataset.confirmed === "yes") return; // the user said yes: let it through
+  event.preventDefault();
+  const submitter = event.submitter;
+  const ok = await confirmAction(form.dataset.confirm, {
+    title: form.dataset.confirmTitle ?? "Are you sure?",
+    ok: form.dataset.confirmOk ?? submitter?.textContent?.trim() ?? "Confirm",
+    danger: Boolean(submitter?.classList.contains("danger")),
+  });
+  if (!ok) return;
+  form.dataset.confirmed = "yes";
+  form.requestSubmit(submitter ?? undefined);
+  delete form.dataset.confirmed;
+});
+
+/** Copy text to the clipboard; falls back to selecting it where the Clipboard API is missing. */
+async function copyText(text, node) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    return document.execCommand?.("copy") ?? false;
+  }
+}
+
+// <button data-copy="#id">: copy that element's text, and say so on the button.
+document.addEventListener("click", async (event) => {
+  const button = event.target instanceof Element ? event.target.closest("button[data-copy]") : null;
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  if (!source) return;
+  const label = button.dataset.label ?? button.textContent;
+  button.dataset.label = label;
+  const copied = await copyText(source.textContent.trim(), source);
+  button.textContent = copied ? "Copied ✓" : "Press Ctrl+C to copy";
+  button.classList.toggle("copied", copied);
+  clearTimeout(Number(button.dataset.timer));
+  button.dataset.timer = String(setTimeout(() => {
+    button.textContent = label;
+    button.classList.remove("copied");
+  }, 2000));
+});
 
 // Product images live on the shops' servers: hide the ones that fail to load.
 document.addEventListener("error", (event) => {

@@ -91,8 +91,11 @@ async function load(range) {
 // --- drawing ------------------------------------------------------------------------------
 
 function timeLabel(t, span) {
+  const locale = document.documentElement.lang || "en";
+  // Within a few days, day labels repeat: show the hour (and the day where it changes).
+  if (span <= 3 * DAY_MS) return new Date(t).toLocaleString(locale, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
   const options = span > 400 * DAY_MS ? { month: "short", year: "numeric" } : { month: "short", day: "numeric" };
-  return new Date(t).toLocaleDateString(document.documentElement.lang || "en", options);
+  return new Date(t).toLocaleDateString(locale, options);
 }
 
 function drawGrid(group, { x, y, width, plotBottom, timeTicks, priceTicks, span, currency }) {
@@ -104,11 +107,17 @@ function drawGrid(group, { x, y, width, plotBottom, timeTicks, priceTicks, span,
     text.textContent = formatMoney(value, currency);
     axis.append(text);
   }
-  for (const t of timeTicks) {
-    const text = svg("text", { x: x(t), y: plotBottom + STRIP.gap + STRIP.height + 18, "text-anchor": "middle" });
-    text.textContent = timeLabel(t, span);
+  let previous = "";
+  timeTicks.forEach((t, i) => {
+    const label = timeLabel(t, span);
+    if (label === previous) return; // the same day twice says nothing
+    previous = label;
+    // The outer labels line up with the plot's edges instead of running past them.
+    const anchor = i === 0 ? "start" : i === timeTicks.length - 1 ? "end" : "middle";
+    const text = svg("text", { x: x(t), y: plotBottom + STRIP.gap + STRIP.height + 18, "text-anchor": anchor });
+    text.textContent = label;
     axis.append(text);
-  }
+  });
   group.append(grid, axis);
 }
 
@@ -307,7 +316,7 @@ function showSummary() {
   }
   const money = (v) => formatMoney(v, data.currency);
   const detail = data.resolution === "day" ? " · one point per day" : "";
-  summary.textContent = `Low ${money(stats.low)} · high ${money(stats.high)} · average ${money(stats.average)} · ${stats.observations} checks${detail}`;
+  summary.textContent = `Low ${money(stats.low)} · high ${money(stats.high)} · average ${money(stats.average)} · ${stats.observations} check${stats.observations === 1 ? "" : "s"}${detail}`;
 }
 
 async function zoom(range) {

@@ -103,7 +103,7 @@ document.getElementById("scrape-all").addEventListener("click", async (event) =>
 
 document.getElementById("cancel-all").addEventListener("click", async () => {
   const sure = await confirmAction("Every queued and running job will be cancelled.", {
-    title: "Cancel all jobs?", ok: "Cancel all jobs",
+    title: "Cancel all jobs?", ok: "Cancel all jobs", danger: true,
   });
   if (!sure) return;
   try {

@@ -53,7 +53,7 @@ document.getElementById("schedule").addEventListener("submit", async (event) => 
 document.getElementById("delete-product").addEventListener("click", async (event) => {
   const { title } = event.currentTarget.dataset;
   const sure = await confirmAction(`“${title}” and its whole price history will be deleted.`, {
-    title: "Delete this product?", ok: "Delete",
+    title: "Delete this product?", ok: "Delete", danger: true,
   });
   if (!sure) return;
   try {
