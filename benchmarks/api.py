@@ -489,7 +489,10 @@ class Feeder:
                         self.jobs_done += 1
                         running[n] = self._enqueue(self.halves[n])
             for job_id in running.values():
-                jobs.cancel(sessions=self.sessions, engine=self.engine, job_id=job_id)
+                try:
+                    jobs.cancel(sessions=self.sessions, engine=self.engine, job_id=job_id)
+                except jobs.JobStateError:
+                    pass  # it ended since the last look: nothing left to cancel
         except BaseException as exc:
             self.error = exc
 

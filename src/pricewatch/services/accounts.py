@@ -451,24 +451,28 @@ def resolve_session(
     session_id: str,
     hours: float,
     now: datetime | None = None,
+    reads: sessionmaker[Session] | None = None,
 ) -> ActiveSession | None:
     """The valid session with this id, its expiry moved `hours` past now (written at most once
-    a minute); None when there is no such session or it expired.
+    a minute); None when there is no such session or it expired. The lookup goes through
+    `reads` (read-only sessions) when given; writes always through `sessions`.
     """
     now = now or utc_now()
     if not session_id or len(session_id) > 128:
         return None
-    with sessions() as session:
+    with (reads or sessions)() as session:
         record = repo.get_session_by_hash(session=session, session_hash=sha256(session_id))
-        if record is None:
-            return None
-        if record.expires_at <= now:
+    if record is None:
+        return None
+    if record.expires_at <= now:
+        with sessions() as session:
             repo.delete_session(session=session, session_id=record.id, user_id=record.user.id)
             session.commit()
-            return None
-        if now - record.last_seen_at < TOUCH_EVERY:
-            return _active(record)
-        expires_at = now + timedelta(hours=hours)
+        return None
+    if now - record.last_seen_at < TOUCH_EVERY:
+        return _active(record)
+    expires_at = now + timedelta(hours=hours)
+    with sessions() as session:
         repo.touch_session(session=session, session_id=record.id, now=now, expires_at=expires_at)
         session.commit()
     return replace(_active(record), last_seen_at=now, expires_at=expires_at, touched=True)
@@ -532,22 +536,27 @@ def create_token_for(*, sessions: sessionmaker[Session], username: str, name: st
 
 
 def verify_token(
-    *, sessions: sessionmaker[Session], token: str, now: datetime | None = None
+    *,
+    sessions: sessionmaker[Session],
+    token: str,
+    now: datetime | None = None,
+    reads: sessionmaker[Session] | None = None,
 ) -> User | None:
     """The user of a valid (unrevoked) token; None otherwise. The last use is written at most
-    once a minute.
+    once a minute. The lookup goes through `reads` when given; the write through `sessions`.
     """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
         return None
     now = now or utc_now()
-    with sessions() as session:
+    with (reads or sessions)() as session:
         record = repo.get_token_by_hash(session=session, token_hash=sha256(token))
-        if record is None or record.revoked_at is not None:
-            return None
-        if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
+    if record is None or record.revoked_at is not None:
+        return None
+    if record.last_used_at is None or now - record.last_used_at >= TOUCH_EVERY:
+        with sessions() as session:
             repo.touch_token(session=session, token_id=record.id, now=now)
             session.commit()
-        return _public(record.user)
+    return _public(record.user)
 
 
 def list_tokens(*, sessions: sessionmaker[Session], user_id: int | None = None) -> list[TokenInfo]:

@@ -101,7 +101,7 @@ async def _logged_in_response(
 @router.get("/setup")
 async def setup_page(context: Context, request: Request) -> Response:
     """The first-start form creating the admin account (only while no account exists)."""
-    if await _run(accounts.has_users, sessions=context.sessions):
+    if await _run(accounts.has_users, sessions=context.reads):
         return RedirectResponse("/login", status_code=303)
     return _anonymous_page(context, request, "setup.html", {"username": "", "error": None})
 
@@ -116,7 +116,7 @@ async def setup(
     csrf_token: FormText = "",
 ) -> Response:
     """Create the admin account and log it in."""
-    if await _run(accounts.has_users, sessions=context.sessions):
+    if await _run(accounts.has_users, sessions=context.reads):
         return RedirectResponse("/login", status_code=303)
     error = _setup_error(request, csrf_token, password, password_again)
     if error is None:
@@ -164,7 +164,7 @@ async def login_page(context: Context, request: Request, next: str = "/") -> Res
     target = _target(next)
     if await session_principal(request) is not None:
         return RedirectResponse(target, status_code=303)
-    if not await _run(accounts.has_users, sessions=context.sessions):
+    if not await _run(accounts.has_users, sessions=context.reads):
         return RedirectResponse("/setup", status_code=303)
     values = {"username": "", "next": target, "error": None}
     return _anonymous_page(context, request, "login.html", values)

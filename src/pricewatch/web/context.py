@@ -13,7 +13,11 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pricewatch.adapters.db.engine import engine_from_settings, session_factory
+from pricewatch.adapters.db.engine import (
+    engine_from_settings,
+    read_session_factory,
+    session_factory,
+)
 from pricewatch.config import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +35,8 @@ class WebContext:
     settings: Settings
     db: Engine
     sessions: sessionmaker[Session]
+    #: Sessions for reads only (pages, GET endpoints): on SQLite they never wait for a writer.
+    reads: sessionmaker[Session]
     templates: Jinja2Templates
     _engine: AnyEngine | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -39,7 +45,8 @@ class WebContext:
     def open(cls, settings: Settings) -> WebContext:
         """A context on `settings`' database (the job engine is created on first use)."""
         db = engine_from_settings(settings)
-        return cls(settings, db, session_factory(db), Jinja2Templates(directory=TEMPLATES_DIR))
+        templates = Jinja2Templates(directory=TEMPLATES_DIR)
+        return cls(settings, db, session_factory(db), read_session_factory(db), templates)
 
     def job_engine(self) -> AnyEngine:
         """The job engine (Huey or Celery, as `PW_BROKER_URL` says); created once, lazily.

@@ -83,6 +83,7 @@ async def session_principal(request: Request) -> Principal | None:
             partial(
                 accounts.resolve_session,
                 sessions=context.sessions,
+                reads=context.reads,
                 session_id=cookie,
                 hours=context.settings.web.session_hours,
             )
@@ -121,7 +122,12 @@ async def _token_principal(request: Request, authorization: str) -> Principal:
         raise ApiAuthError(401, "the Authorization header must be `Bearer <token>`")
     context = _context(request)
     user = await anyio.to_thread.run_sync(
-        partial(accounts.verify_token, sessions=context.sessions, token=token.strip())
+        partial(
+            accounts.verify_token,
+            sessions=context.sessions,
+            reads=context.reads,
+            token=token.strip(),
+        )
     )
     if user is None:
         raise ApiAuthError(401, "the API token is not valid (unknown or revoked)")
@@ -139,7 +145,7 @@ async def page_user(request: Request) -> Principal:
 async def _login_or_setup(request: Request) -> str:
     """Where to send a visitor without a session: /setup while no account exists, else /login."""
     context = _context(request)
-    if not await anyio.to_thread.run_sync(partial(accounts.has_users, sessions=context.sessions)):
+    if not await anyio.to_thread.run_sync(partial(accounts.has_users, sessions=context.reads)):
         return "/setup"
     return login_location(request)
 

@@ -90,6 +90,22 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+#: Execution option of read-only work: on SQLite its transactions begin DEFERRED.
+READ_ONLY = "pricewatch_read_only"
+
+
+def read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read (the web process's pages and GET endpoints).
+
+    Every other SQLite transaction begins IMMEDIATE (it takes the write lock at once, so two
+    writers queue instead of failing); a read does not need the lock, and with it would wait
+    behind every worker's write. These sessions begin DEFERRED and read the last commit at once.
+    They must not write: a deferred transaction that tries to fails "database is locked" at
+    once when a writer is busy. On PostgreSQL they are ordinary sessions.
+    """
+    return sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
 def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -125,11 +141,15 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout: float) -> Engine:
     def _on_begin(connection: Any) -> None:
         # On the DBAPI connection (exec_driver_sql costs ~100 µs per transaction), with its errors
         # ("database is locked" after the busy timeout) raised as SQLAlchemy's, as it would.
+        # Read-only sessions (`read_session_factory`) begin deferred: in WAL mode a reader sees
+        # the last commit and never waits for the writer.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
         try:
-            connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+            connection.connection.dbapi_connection.execute(begin)
         except sqlite3.Error as exc:
             raise DBAPIError.instance(
-                "BEGIN IMMEDIATE", (), exc, sqlite3.Error, dialect=engine.dialect
+                begin, (), exc, sqlite3.Error, dialect=engine.dialect
             ) from exc
 
     return engine

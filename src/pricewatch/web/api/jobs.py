@@ -61,7 +61,7 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> JobList:
     """Jobs newest first, with the total matching the status filter."""
-    page = jobs.page(sessions=context.sessions, statuses=status or (), limit=limit, offset=offset)
+    page = jobs.page(sessions=context.reads, statuses=status or (), limit=limit, offset=offset)
     return JobList(
         items=[Job.of(r, page.product_ids.get(r.id, [])) for r in page.items],
         total=page.total,
@@ -73,7 +73,7 @@ def list_jobs(
 @router.get("/stats", response_model=JobStatistics, summary="Job statistics")
 def job_stats(context: Context) -> JobStatistics:
     """Queued and running jobs now; how the jobs created in the last 24 hours went."""
-    s = jobs.stats(sessions=context.sessions)
+    s = jobs.stats(sessions=context.reads)
     window = Window(
         total=s.total,
         succeeded=s.succeeded,
@@ -147,9 +147,9 @@ def cancel_all(context: Context) -> Cancelled:
 @router.get("/{job_id}", response_model=JobWithEvents, responses=NOT_FOUND, summary="One job")
 def get_job(job_id: JobId, context: Context) -> JobWithEvents:
     """The job with its last log lines."""
-    record = jobs.get(sessions=context.sessions, job_id=job_id)
-    recent = jobs.recent_events(sessions=context.sessions, job_id=job_id, limit=LAST_EVENTS)
-    job = job_json(context.sessions, record)
+    record = jobs.get(sessions=context.reads, job_id=job_id)
+    recent = jobs.recent_events(sessions=context.reads, job_id=job_id, limit=LAST_EVENTS)
+    job = job_json(context.reads, record)
     return JobWithEvents(**job.model_dump(), events=[Event.of(e) for e in recent])
 
 
@@ -201,7 +201,7 @@ def retry_job(job_id: JobId, context: Context) -> JobCreated:
 
 def existing_job(job_id: JobId, context: Context) -> JobRecord:
     """The job named in the path (404 before any stream starts)."""
-    return jobs.get(sessions=context.sessions, job_id=job_id)
+    return jobs.get(sessions=context.reads, job_id=job_id)
 
 
 def _resume_after(last_event_id: str | None) -> int:
@@ -252,8 +252,8 @@ def _look(context: Context, job_id: int, after: int) -> tuple[Job | None, list[E
     Read in this order, so that when the job is seen finished, all its lines are there.
     """
     try:
-        record = jobs.get(sessions=context.sessions, job_id=job_id)
+        record = jobs.get(sessions=context.reads, job_id=job_id)
     except jobs.JobNotFoundError:  # deleted while streamed (maintenance prunes old jobs)
         return None, []
-    lines = jobs.events(sessions=context.sessions, job_id=job_id, after_id=after)
-    return job_json(context.sessions, record), lines
+    lines = jobs.events(sessions=context.reads, job_id=job_id, after_id=after)
+    return job_json(context.reads, record), lines

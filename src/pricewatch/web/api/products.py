@@ -107,7 +107,7 @@ async def list_products(
         offset=offset,
     )
     page = await anyio.to_thread.run_sync(
-        partial(catalog.list_products, sessions=context.sessions, query=query)
+        partial(catalog.list_products, sessions=context.reads, query=query)
     )
     return ProductList(
         items=[Product.of(i) for i in page.items],
@@ -129,7 +129,7 @@ def _clean(text: str | None) -> str | None:
 )
 def get_product(product_id: ProductId, context: Context) -> ProductWithDetail:
     """The product with its images, specifications and all-time price statistics."""
-    detail = catalog.get_product(sessions=context.sessions, product_id=product_id)
+    detail = catalog.get_product(sessions=context.reads, product_id=product_id)
     return ProductWithDetail.of_detail(detail)
 
 
@@ -185,9 +185,7 @@ def _history_body(
     context: WebContext, product_id: int, start: datetime | None, end: datetime | None
 ) -> bytes:
     """The history's JSON (run in a worker thread: it reads the database)."""
-    history = catalog.history(
-        sessions=context.sessions, product_id=product_id, start=start, end=end
-    )
+    history = catalog.history(sessions=context.reads, product_id=product_id, start=start, end=end)
     return history_json(history)
 
 
@@ -202,7 +200,7 @@ def _history_body(
 )
 def export_history(product_id: ProductId, context: Context) -> StreamingResponse:
     """Every observation (fetched_at, price, currency, availability) as a CSV download."""
-    chunks = catalog.history_csv(sessions=context.sessions, product_id=product_id)
+    chunks = catalog.history_csv(sessions=context.reads, product_id=product_id)
     filename = f"pricewatch-product-{product_id}-history.csv"
     return StreamingResponse(
         chunks,
@@ -220,7 +218,7 @@ def get_logs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ScrapeLog:
     """The product's most recent fetch attempts, newest first."""
-    entries = catalog.scrape_log(sessions=context.sessions, product_id=product_id, limit=limit)
+    entries = catalog.scrape_log(sessions=context.reads, product_id=product_id, limit=limit)
     return ScrapeLog(product_id=product_id, items=[LogLine.of(e) for e in entries])
 
 

@@ -120,7 +120,7 @@ class Row:
 async def dashboard(request: Request, context: Context, user: PageUser) -> HTMLResponse:
     """The tracked products, and the form to add more."""
     listing = Listing.from_query(dict(request.query_params))
-    products, rows = await anyio.to_thread.run_sync(_rows, context.sessions, listing)
+    products, rows = await anyio.to_thread.run_sync(_rows, context.reads, listing)
     pages = max(1, -(-products.total // PAGE_SIZE))
     values = {
         "listing": listing,

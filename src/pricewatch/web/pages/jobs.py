@@ -86,7 +86,7 @@ def _seconds(job: JobRecord, now: datetime) -> float | None:
 @router.get("/jobs", response_class=HTMLResponse)
 async def console(request: Request, context: Context, user: PageUser) -> HTMLResponse:
     """Running and recent jobs, stats at the top; kept live by console.js."""
-    recent, stats = await anyio.to_thread.run_sync(_console_data, context.sessions)
+    recent, stats = await anyio.to_thread.run_sync(_console_data, context.reads)
     values = {
         "jobs": [view(job) for job in recent.items],
         "total": recent.total,
@@ -107,7 +107,7 @@ async def job_page(job_id: str, request: Request, context: Context, user: PageUs
     found = (
         None
         if number is None
-        else await anyio.to_thread.run_sync(_job_and_log, context.sessions, number)
+        else await anyio.to_thread.run_sync(_job_and_log, context.reads, number)
     )
     if found is None:
         return not_found(context, request, user, f"job {job_id}")

@@ -44,9 +44,7 @@ async def product_page(
 ) -> HTMLResponse:
     """One product; a 404 page when there is none."""
     number = parse_id(product_id)
-    found = (
-        None if number is None else await anyio.to_thread.run_sync(_load, context.sessions, number)
-    )
+    found = None if number is None else await anyio.to_thread.run_sync(_load, context.reads, number)
     if found is None:
         return not_found(context, request, user, f"product {product_id}")
     return page(context, request, user, "product.html", {"v": found})
