@@ -288,3 +288,34 @@ def test_serve_exits_non_zero_when_the_web_process_cannot_start(tmp_path: Path) 
     said = (tmp_path / "serve.log").read_text()
     assert "web could not start (exit code 3" in said
     assert "Traceback" not in said
+
+
+def test_demo_serve_runs_the_app_on_the_demo_shop_and_stops_cleanly(tmp_path: Path) -> None:
+    """The quick start: `pricewatch demo --serve` tracks demo products and serves the app."""
+    port, shop_port, data = _free_port(), _free_port(), tmp_path / "data"
+    env = _env(data, PW_WEB_PORT=str(port))
+    env.pop("PW_FETCH_ALLOW_HOSTS")  # the demo allows its own shop
+    process = _spawn(
+        ["demo", "--serve", "--count", "3", "--shop-port", str(shop_port)], env=env, cwd=tmp_path
+    )
+    try:
+        served = Served(process, port, data)
+        served.wait_healthy()
+        with httpx.Client() as client:
+            setup = client.get(f"{served.base}/", follow_redirects=False, timeout=5)
+        assert setup.status_code == 303
+        assert setup.headers["location"] == "/setup"
+
+        def checked() -> bool:
+            with jobs.open_sessions(served.settings) as sessions:
+                done = jobs.list_jobs(sessions=sessions, limit=10)
+            return len(done) == 3 and all(j.status is JobStatus.SUCCEEDED for j in done)
+
+        wait_for(checked, timeout=60, interval=0.5)
+        assert _stop(process, timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    said = (tmp_path / "demo.log").read_text()
+    assert "3 of its products are being tracked" in said
+    assert "Traceback" not in said
