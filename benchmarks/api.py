@@ -31,6 +31,7 @@ database is created and dropped. The job queue is the embedded Huey queue (SQLit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import re
@@ -489,10 +490,9 @@ class Feeder:
                         self.jobs_done += 1
                         running[n] = self._enqueue(self.halves[n])
             for job_id in running.values():
-                try:
+                # A job that ended since the last look has nothing left to cancel.
+                with contextlib.suppress(jobs.JobStateError):
                     jobs.cancel(sessions=self.sessions, engine=self.engine, job_id=job_id)
-                except jobs.JobStateError:
-                    pass  # it ended since the last look: nothing left to cancel
         except BaseException as exc:
             self.error = exc
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Path
 
 from pricewatch.adapters.db.job_repository import JobRecord
-from pricewatch.services import jobs
+from pricewatch.domain.job import TriggeredBy
+from pricewatch.services import catalog, jobs
 from pricewatch.services.catalog import CatalogInputError
 from pricewatch.services.jobs import Created, SessionFactory
-from pricewatch.web.api.schemas import MAX_JOB_ID, MAX_PRODUCT_ID, Error, Job, RejectedUrl
+from pricewatch.web.api.schemas import (
+    MAX_JOB_ID,
+    MAX_PRODUCT_ID,
+    Error,
+    Job,
+    JobsCreated,
+    RejectedUrl,
+)
+from pricewatch.web.context import WebContext
 
 JobId = Annotated[int, Path(ge=1, le=MAX_JOB_ID, description="A job's id")]
 ProductId = Annotated[int, Path(ge=1, le=MAX_PRODUCT_ID, description="A product's id")]
@@ -79,3 +89,27 @@ def no_acceptable_url(rejected: Sequence[RejectedUrl]) -> CatalogInputError:
     more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
     first = rejected[0]
     return CatalogInputError(f"no acceptable URL: {first.url}: {first.error}{more}", detail)
+
+
+async def add_pages(context: WebContext, urls: Sequence[str], *, schedule: bool) -> JobsCreated:
+    """Vet `urls` and create a scrape job per acceptable page (`schedule`: the product is then
+    checked on its interval); 422 when none is acceptable, the refused ones listed either way."""
+    added = await catalog.add_urls(
+        sessions=context.sessions,
+        engine=await anyio.to_thread.run_sync(context.job_engine),
+        urls=urls,
+        fetch=context.settings.fetch,
+        schedule=schedule,
+        triggered_by=TriggeredBy.API,
+    )
+    rejected = [RejectedUrl.of(r) for r in added.rejected]
+    if not added.accepted:
+        raise no_acceptable_url(rejected)
+    created = await anyio.to_thread.run_sync(created_jobs, context.sessions, added.created)
+    return JobsCreated(
+        job=created[0],
+        jobs=created,
+        accepted=added.accepted,
+        rejected=rejected,
+        message=waiting_message(added.created),
+    )

@@ -12,14 +12,14 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from pricewatch.adapters.db.job_repository import EventRecord, JobRecord
 from pricewatch.domain.job import ItemFilter, JobStatus, TriggeredBy, is_terminal
-from pricewatch.services import catalog, jobs
+from pricewatch.services import jobs
 from pricewatch.web.api.common import (
     AUTHED,
     JobId,
+    add_pages,
     created_jobs,
     job_json,
     json_responses,
-    no_acceptable_url,
     responses,
     waiting_message,
 )
@@ -33,7 +33,6 @@ from pricewatch.web.api.schemas import (
     JobsCreated,
     JobStatistics,
     JobWithEvents,
-    RejectedUrl,
     ScrapeAllRequest,
     ScrapeRequest,
     Window,
@@ -95,25 +94,7 @@ async def create_job(body: JobRequest, context: Context) -> JobsCreated:
 
 
 async def _scrape(body: ScrapeRequest, context: Context) -> JobsCreated:
-    added = await catalog.add_urls(
-        sessions=context.sessions,
-        engine=await anyio.to_thread.run_sync(context.job_engine),
-        urls=body.urls,
-        fetch=context.settings.fetch,
-        schedule=False,
-        triggered_by=TriggeredBy.API,
-    )
-    rejected = [RejectedUrl.of(r) for r in added.rejected]
-    if not added.accepted:
-        raise no_acceptable_url(rejected)
-    created = await anyio.to_thread.run_sync(created_jobs, context.sessions, added.created)
-    return JobsCreated(
-        job=created[0],
-        jobs=created,
-        accepted=added.accepted,
-        rejected=rejected,
-        message=waiting_message(added.created),
-    )
+    return await add_pages(context, body.urls, schedule=False)
 
 
 def _scrape_all(body: ScrapeAllRequest, context: Context) -> JobsCreated:

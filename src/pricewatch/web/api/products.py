@@ -10,15 +10,14 @@ import anyio.to_thread
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from pricewatch.domain.job import TriggeredBy
 from pricewatch.domain.snapshot import Availability
 from pricewatch.services import catalog
 from pricewatch.services.catalog import ProductQuery, SortKey, SortOrder
 from pricewatch.web.api.common import (
     AUTHED,
     ProductId,
+    add_pages,
     created_jobs,
-    no_acceptable_url,
     responses,
     waiting_message,
 )
@@ -33,7 +32,6 @@ from pricewatch.web.api.schemas import (
     ProductPatch,
     ProductWithDetail,
     QueryTime,
-    RejectedUrl,
     ScrapeLog,
     history_json,
 )
@@ -57,24 +55,7 @@ async def add_products(body: AddProducts, context: Context) -> JobsCreated:
     Each job checks its page now and schedules the product's next checks. 422 when no URL
     is acceptable; the refused ones are listed with the reason either way.
     """
-    added = await catalog.add_urls(
-        sessions=context.sessions,
-        engine=await anyio.to_thread.run_sync(context.job_engine),
-        urls=body.urls,
-        fetch=context.settings.fetch,
-        triggered_by=TriggeredBy.API,
-    )
-    rejected = [RejectedUrl.of(r) for r in added.rejected]
-    if not added.accepted:
-        raise no_acceptable_url(rejected)
-    jobs = await anyio.to_thread.run_sync(created_jobs, context.sessions, added.created)
-    return JobsCreated(
-        job=jobs[0],
-        jobs=jobs,
-        accepted=added.accepted,
-        rejected=rejected,
-        message=waiting_message(added.created),
-    )
+    return await add_pages(context, body.urls, schedule=True)
 
 
 @router.get("", response_model=ProductList, summary="List products")
