@@ -444,6 +444,35 @@ def test_price_stats_are_exact(session: Session) -> None:
     assert repo.price_stats(session=session, product_id=pid, currency="USD") is None
 
 
+def test_price_series_and_stats_agree_with_price_stats(session: Session) -> None:
+    """The statistics computed from the chart's rows are `price_stats`'s, repeated lows and
+    highs, unpriced rows and a change of currency included."""
+    prices = ["5.00", "3.10", "7.25", "3.10", None, "7.25", "4.00", "9.99", None]
+    currencies = ["EUR"] * 6 + ["USD", "EUR", "EUR"]
+    snaps = [
+        make_snapshot(at=T0 + minutes(i), price=p, currency=c)
+        for i, (p, c) in enumerate(zip(prices, currencies, strict=True))
+    ]
+    pid = repo.save_snapshots(session=session, snapshots=snaps).product_ids[0]
+    assert pid is not None
+    for start, end in [(T0, T0 + minutes(9)), (T0 + minutes(1), T0 + minutes(7)), (T0, T0)]:
+        series, stats = repo.price_series_and_stats(
+            session=session, product_id=pid, start=start, end=end
+        )
+        assert stats == repo.price_stats(session=session, product_id=pid, start=start, end=end)
+        assert series == repo.price_series(session=session, product_id=pid, start=start, end=end)
+    stats = repo.price_series_and_stats(
+        session=session, product_id=pid, start=T0, end=T0 + minutes(9)
+    )[1]
+    assert stats is not None
+    assert (stats.low, stats.low_at, stats.high, stats.observations) == (
+        Decimal("3.10"),
+        T0 + minutes(3),
+        Decimal("9.99"),
+        6,
+    )
+
+
 def test_due_products(session: Session) -> None:
     repo.save_snapshot(session=session, snapshot=make_snapshot("A"))
     b = repo.save_snapshot(session=session, snapshot=make_snapshot("B", at=T0 + timedelta(days=1)))

@@ -204,10 +204,8 @@ class Added:
 def list_products(*, sessions: SessionFactory, query: ProductQuery) -> ProductPage:
     """One page of products with their latest prices, and the total matching `query`."""
     with sessions() as session:
-        rows = repo.search_products(session=session, query=query)
-        total = repo.count_products(session=session, query=query)
-        prices = repo.latest_prices(session=session, product_ids=[r.id for r in rows])
-    items = [ProductItem(row, prices.get(row.id)) for row in rows]
+        rows, total = repo.product_page(session=session, query=query)
+    items = [ProductItem(row, latest) for row, latest in rows]
     return ProductPage(items, total, query.limit, query.offset)
 
 
@@ -262,10 +260,9 @@ def history(
     with sessions() as session:
         row = _existing(session, product_id)
         start, end = _bounds(session, product_id, start, end)
-        series = repository.price_series(
+        series, stats = repository.price_series_and_stats(
             session=session, product_id=product_id, start=start, end=end
         )
-        stats = repository.price_stats(session=session, product_id=product_id, start=start, end=end)
     currency = stats.currency if stats is not None else row.currency
     return History(product_id, currency, series.resolution, series.points, stats)
 

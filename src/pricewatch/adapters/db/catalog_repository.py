@@ -5,8 +5,11 @@ commit (the services commit).
 The product list stays fast on a large history: the page of products is chosen from `products`
 alone (filters, sort, LIMIT/OFFSET), and only then are the latest and previous prices of that
 page's products read, each by a seek on the price history's primary key (product_id,
-fetched_at). Sorting by price or change, and filtering by stock, need the latest price of every
-matching product before paginating: still one index seek per product, but no longer page-sized.
+fetched_at); the page, its prices and the count over all pages are one statement
+(`product_page`). Sorting by price or change, and filtering by stock, need the latest price of
+every matching product before paginating: still one index seek per product, but no longer
+page-sized. The default sort (last_updated_at) reads its index, as does the title sort on
+PostgreSQL, ascending (ix_products_lower_title).
 """
 
 from __future__ import annotations
@@ -19,7 +22,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Select, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from pricewatch.adapters.db.tables import (
@@ -48,6 +62,7 @@ __all__ = [
     "latest_prices",
     "main_images",
     "product_logs",
+    "product_page",
     "product_urls",
     "search_products",
     "sparkline_points",
@@ -142,15 +157,49 @@ _PRODUCT_COLUMNS = (
 
 def search_products(*, session: Session, query: ProductQuery) -> list[ProductRow]:
     """One page of the products `query` selects, in its order."""
-    stmt = _statements(_shape(query))[0]
-    params = {**_params(query), "b_limit": query.limit, "b_offset": query.offset}
-    return [ProductRow(*cast(tuple[Any, ...], row)) for row in session.execute(stmt, params)]
+    return [row for row, _ in product_page(session=session, query=query)[0]]
 
 
 def count_products(*, session: Session, query: ProductQuery) -> int:
     """How many products `query` selects, over all pages."""
-    stmt = _statements(_shape(query))[1]
+    stmt = _statements(_shape(query), lateral=False)[1]
     return int(session.execute(stmt, _params(query)).scalar_one())
+
+
+def product_page(
+    *, session: Session, query: ProductQuery
+) -> tuple[list[tuple[ProductRow, LatestPrices | None]], int]:
+    """One page of the products `query` selects, in its order, each with its latest and previous
+    prices, and how many products it selects over all pages: one statement (one round trip, one
+    plan), a second one (the count) only when the page is empty."""
+    shape = _shape(query)
+    params = _params(query)
+    page = {**params, "b_limit": query.limit, "b_offset": query.offset}
+    lateral = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(_statements(shape, lateral=lateral)[0], page).all()
+    # Each product's row: its latest observation (PostgreSQL: its previous one comes as the next
+    # row, of the same product) and the count over all pages.
+    width = len(_PRODUCT_COLUMNS)
+    found: list[tuple[ProductRow, LatestPrices | None]] = []
+    total = None
+    for index, row in enumerate(rows):
+        product_id = row[0]
+        if found and found[-1][0].id == product_id:  # PostgreSQL: the previous observation
+            continue
+        at, price, currency, stock, *before, total = row[width:]
+        if not before:
+            before = [None, None]
+            after = rows[index + 1] if index + 1 < len(rows) else None
+            if after is not None and after[0] == product_id:
+                before = [after[width + 1], after[width + 2]]
+        latest = None
+        if at is not None:
+            latest = LatestPrices(product_id, at, price, currency, stock, *before)
+        found.append((ProductRow(*row[:width]), latest))
+    if total is None:  # past the last page (or nothing matches): the count alone
+        count = _statements(shape, lateral=False)[1]
+        total = session.execute(count, params).scalar_one()
+    return found, int(total)
 
 
 @dataclass(frozen=True)
@@ -195,18 +244,78 @@ def _escape_like(text: str) -> str:
 
 
 @functools.cache
-def _statements(shape: _Shape) -> tuple[Select[Any], Select[Any]]:
+def _statements(shape: _Shape, *, lateral: bool) -> tuple[Select[Any], Select[Any]]:
     """The page and count statements of a query shape, built once (building costs more than
-    running them)."""
+    running them).
+
+    The page statement chooses the page from `products` alone (filters, sort, LIMIT/OFFSET, the
+    sort keys kept as columns), then joins each of its products' latest and previous price rows
+    and adds the count over all pages (evaluated once), ordered again by the kept sort keys.
+    `lateral` (PostgreSQL): the two price rows come from one backward seek on the price
+    history's key per product (LATERAL ... LIMIT 2), as two rows; else (SQLite, no LATERAL) each
+    is found by a seek for its time (max) and another for its row, on one row per product.
+    """
     conditions = _conditions(shape)
-    page = (
-        select(*_PRODUCT_COLUMNS)
+    keys = _order_keys(shape)
+    descending = shape.order == "desc"
+    chosen = (
+        select(*_PRODUCT_COLUMNS, *(key.label(f"k{i}") for i, (key, _) in enumerate(keys)))
         .where(*conditions)
-        .order_by(*_order(shape))
+        .order_by(*_ordered(keys, descending))
         .limit(bindparam("b_limit"))
         .offset(bindparam("b_offset"))
+        .subquery("page")
     )
     count = select(func.count()).select_from(products).where(*conditions)
+    pg = chosen.c
+    kept = _ordered([(pg[f"k{i}"], nullable) for i, (_, nullable) in enumerate(keys)], descending)
+    ph = price_history
+    if lateral:
+        recent = (
+            select(ph.c.fetched_at, ph.c.price, ph.c.currency, ph.c.stock_status)
+            .where(ph.c.product_id == pg.id)
+            .order_by(ph.c.fetched_at.desc())
+            .limit(2)
+            .lateral("recent")
+        )
+        page = (
+            select(
+                *(pg[c.name] for c in _PRODUCT_COLUMNS),
+                *recent.c,
+                count.scalar_subquery(),
+            )
+            .select_from(chosen.outerjoin(recent, true()))
+            .order_by(*kept, recent.c.fetched_at.desc())
+        )
+        return page, count
+    latest = ph.alias("latest")
+    prev = ph.alias("prev")
+    inner = ph.alias("inner_prev")
+    latest_at = (
+        select(func.max(inner.c.fetched_at)).where(inner.c.product_id == pg.id).scalar_subquery()
+    )
+    prev_at = (
+        select(func.max(inner.c.fetched_at))
+        .where(inner.c.product_id == pg.id, inner.c.fetched_at < latest.c.fetched_at)
+        .scalar_subquery()
+    )
+    joined = chosen.outerjoin(
+        latest, and_(latest.c.product_id == pg.id, latest.c.fetched_at == latest_at)
+    ).outerjoin(prev, and_(prev.c.product_id == pg.id, prev.c.fetched_at == prev_at))
+    page = (
+        select(
+            *(pg[c.name] for c in _PRODUCT_COLUMNS),
+            latest.c.fetched_at,
+            latest.c.price,
+            latest.c.currency,
+            latest.c.stock_status,
+            prev.c.price,
+            prev.c.currency,
+            count.scalar_subquery(),
+        )
+        .select_from(joined)
+        .order_by(*kept)
+    )
     return page, count
 
 
@@ -240,18 +349,31 @@ def _latest(column: Any, *, skip: int = 0) -> Any:
     )
 
 
-def _order(shape: _Shape) -> list[Any]:
+def _order_keys(shape: _Shape) -> list[tuple[Any, bool]]:
+    """The sort keys of a query shape, each with whether it can be NULL (NULLs sort last), the
+    product id last (a stable order across pages)."""
     p = products.c
-    keys: dict[SortKey, list[Any]] = {
-        "title": [func.lower(p.title)],
-        "source": [p.source, func.lower(p.title)],
-        "last_checked": [p.last_updated_at],
-        "price": [_latest(price_history.c.price)],
-        "change": [_latest(price_history.c.price) - _latest(price_history.c.price, skip=1)],
+    price = _latest(price_history.c.price)
+    keys: dict[SortKey, list[tuple[Any, bool]]] = {
+        "title": [(func.lower(p.title), True)],
+        "source": [(p.source, False), (func.lower(p.title), True)],
+        "last_checked": [(p.last_updated_at, False)],
+        "price": [(price, True)],
+        "change": [(price - _latest(price_history.c.price, skip=1), True)],
     }
-    descending = shape.order == "desc"
-    ordered = [(k.desc() if descending else k.asc()).nulls_last() for k in keys[shape.sort]]
-    return [*ordered, p.id.desc() if descending else p.id.asc()]
+    return [*keys[shape.sort], (p.id, False)]
+
+
+def _ordered(keys: Sequence[tuple[Any, bool]], descending: bool) -> list[Any]:
+    """ORDER BY terms of `keys`. NULLS LAST only where a key can be NULL: PostgreSQL reads an
+    index backwards as DESC NULLS FIRST, so a needless NULLS LAST on a NOT NULL column (the
+    default sort, last_updated_at DESC) made it sort the whole table instead of reading its index.
+    """
+    terms = []
+    for key, nullable in keys:
+        term = key.desc() if descending else key.asc()
+        terms.append(term.nulls_last() if nullable else term)
+    return terms
 
 
 def latest_prices(*, session: Session, product_ids: Sequence[int]) -> dict[int, LatestPrices]:

@@ -13,6 +13,9 @@ a database is current (`quick_status_of`, what every worker does when it starts)
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -85,7 +88,8 @@ def new_revision(config: Config, *, message: str, autogenerate: bool = True) -> 
     """Write a new revision file (compared with the models when `autogenerate`); its paths."""
     from alembic import command
 
-    scripts = command.revision(config, message=message, autogenerate=autogenerate)
+    with _single_database_indexes_skipped():
+        scripts = command.revision(config, message=message, autogenerate=autogenerate)
     found = scripts if isinstance(scripts, list) else [scripts]
     return [Path(script.path) for script in found if script is not None]
 
@@ -123,8 +127,29 @@ def drift(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
         connection, opts={"compare_type": True, "target_metadata": Base.metadata}
     )
-    diffs: list[Any] = compare_metadata(context, Base.metadata)
+    with _single_database_indexes_skipped():
+        diffs: list[Any] = compare_metadata(context, Base.metadata)
     return diffs
+
+
+@contextmanager
+def _single_database_indexes_skipped() -> Iterator[None]:
+    """Alembic's warning that it skips an expression index made on one database only
+    (`Index.ddl_if(dialect=...)`, e.g. ix_products_lower_title on PostgreSQL) where it cannot
+    reflect it (SQLite) is expected: the index is not made there, so there is nothing to compare.
+    Only that warning, for those indexes, is silenced."""
+    from pricewatch.adapters.db.tables import Base
+
+    with warnings.catch_warnings():
+        for table in Base.metadata.tables.values():
+            for index in table.indexes:
+                only = getattr(getattr(index, "_ddl_if", None), "dialect", None)
+                if only is not None and index.name:
+                    warnings.filterwarnings(
+                        "ignore",
+                        message=f"autogenerate skipping .* expression-based index '{index.name}'",
+                    )
+        yield
 
 
 # --- without Alembic ---------------------------------------------------------------------------

@@ -62,6 +62,7 @@ __all__ = [
     "normalise_url",
     "price_points",
     "price_series",
+    "price_series_and_stats",
     "price_stats",
     "save_snapshot",
     "save_snapshots",
@@ -350,10 +351,61 @@ def price_series(
     params = {"k_id": product_id, "k_start": start, "k_end": end}
     rows = _CHART.rows(session.connection(), params)
     daily = resolution == "day" or (resolution == "auto" and end - start > raw_max_span)
+    return _series(product_id, rows, daily=daily)
+
+
+def price_series_and_stats(
+    *,
+    session: Session,
+    product_id: int,
+    start: datetime,
+    end: datetime,
+    resolution: Resolution = "auto",
+    raw_max_span: timedelta = timedelta(days=31),
+) -> tuple[PriceSeries, PriceStats | None]:
+    """`price_series` and `price_stats` over [start, end), from one read of the chart's rows.
+
+    The statistics are computed here from the rows the chart reads anyway (the same rows
+    `price_stats` aggregates), rather than by its four more statements over the same range: on
+    PostgreSQL, each was a round trip and another pass over thousands of index entries.
+    """
+    params = {"k_id": product_id, "k_start": start, "k_end": end}
+    rows = _CHART.rows(session.connection(), params)
+    daily = resolution == "day" or (resolution == "auto" and end - start > raw_max_span)
+    return _series(product_id, rows, daily=daily), _stats_of(rows)
+
+
+def _series(product_id: int, rows: Sequence[tuple[Any, ...]], *, daily: bool) -> PriceSeries:
     if not daily:
         raw = tuple(ChartPoint._make((at, p, p, p, cur, stock, 1)) for at, p, cur, stock in rows)
         return PriceSeries(product_id, "raw", raw)
     return PriceSeries(product_id, "day", tuple(_by_day(rows)))
+
+
+def _stats_of(rows: Sequence[tuple[Any, ...]]) -> PriceStats | None:
+    """`price_stats` (currency: the latest price's) of chart rows (at, price, currency, stock),
+    oldest first."""
+    priced = [row for row in rows if row[1] is not None]
+    if not priced:
+        return None
+    currency = priced[-1][2]
+    # `==` matches None with None, as the query's IS NULL did.
+    mine = [row for row in priced if row[2] == currency]
+    prices = [row[1] for row in mine]
+    low, high = min(prices), max(prices)
+    # The exact sum, then the average as `price_stats` rounds it.
+    average = (sum(prices, Decimal(0)) / len(prices)).quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return PriceStats(
+        currency=currency,
+        low=low,
+        low_at=next(row[0] for row in reversed(mine) if row[1] == low),
+        high=high,
+        high_at=next(row[0] for row in reversed(mine) if row[1] == high),
+        average=average,
+        observations=len(mine),
+        first_at=mine[0][0],
+        last_at=mine[-1][0],
+    )
 
 
 def _by_day(rows: Sequence[tuple[Any, ...]]) -> list[ChartPoint]:
