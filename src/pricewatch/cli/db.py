@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from pricewatch.cli.jobs import load
+
 # Alembic, SQLAlchemy and the services are imported by the commands (see `pricewatch.cli`).
 if TYPE_CHECKING:
     from sqlalchemy import exc as sa_exc
 
-    from pricewatch.config import Settings
 
 db_app = typer.Typer(
     help="Create and migrate the database; write spooled snapshots back to it.",
@@ -21,18 +22,6 @@ db_app = typer.Typer(
 )
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-
-
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from pricewatch.config import load_settings
-
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        err.print(f"[red]error:[/] invalid settings:\n{exc}")
-        raise typer.Exit(2) from None
 
 
 @contextmanager
@@ -73,7 +62,7 @@ def init() -> None:
     from pricewatch.adapters.db import migrate
     from pricewatch.adapters.db.engine import redact
 
-    settings = _settings()
+    settings = load()
     url = settings.database_url
     with _database_errors(url):
         migrate.upgrade(migrate.alembic_config(url=url), "head")
@@ -88,7 +77,7 @@ def upgrade(
     from pricewatch.adapters.db import migrate
     from pricewatch.adapters.db.engine import redact
 
-    url = _settings().database_url
+    url = load().database_url
     with _database_errors(url):
         migrate.upgrade(migrate.alembic_config(url=url), revision)
     out.print(f"Upgraded {redact(url)} to {revision}.")
@@ -102,7 +91,7 @@ def downgrade(
     from pricewatch.adapters.db import migrate
     from pricewatch.adapters.db.engine import redact
 
-    url = _settings().database_url
+    url = load().database_url
     with _database_errors(url):
         migrate.downgrade(migrate.alembic_config(url=url), revision)
     out.print(f"Downgraded {redact(url)} to {revision}.")
@@ -118,7 +107,7 @@ def revision(
     """Write a new migration (for developers: the database must be at the newest revision)."""
     from pricewatch.adapters.db import migrate
 
-    url = _settings().database_url
+    url = load().database_url
     with _database_errors(url):
         paths = migrate.new_revision(
             migrate.alembic_config(url=url), message=message, autogenerate=autogenerate
@@ -133,7 +122,7 @@ def current() -> None:
     from pricewatch.adapters.db import migrate
     from pricewatch.adapters.db.engine import create_engine_for, redact
 
-    url = _settings().database_url
+    url = load().database_url
     with _database_errors(url):
         engine = create_engine_for(url)
         try:
@@ -152,7 +141,7 @@ def replay_spool(
     """Write the snapshots that waited in the spool to the database, and remove them from it."""
     from pricewatch.services import pipeline
 
-    settings = _settings()
+    settings = load()
     with _database_errors(settings.database_url):
         report = pipeline.replay_spool(settings=settings, batch_size=batch_size)
     out.print(
