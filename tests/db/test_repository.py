@@ -214,7 +214,14 @@ def test_an_unchanged_page_costs_four_statements(
         statements.append(sql.split("(")[0].split(" WHERE")[0])
         return real_run(connection, sql, params, many=many)
 
+    real_send = prepared._send
+
+    def spy_send(connection: Any, sql: str, params: Any) -> Any:
+        statements.append(sql.split("(")[0].split(" WHERE")[0])
+        return real_send(connection, sql, params)
+
     monkeypatch.setattr(prepared, "_run", spy)
+    monkeypatch.setattr(prepared, "_send", spy_send)
     newer = make_snapshot(at=T0 + minutes(1), images=images, specs=specs, price="18.00")
     result = repo.save_snapshot(session=session, snapshot=newer)
     assert (result.price_rows, result.logs) == (1, 1)

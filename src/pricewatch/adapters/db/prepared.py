@@ -10,7 +10,8 @@ as SQLAlchemy's exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -132,6 +133,21 @@ class BulkInsert:
         sql, processors = self._compile(connection.dialect)
         return _run_rows(connection, sql, processors, rows)
 
+    def send(self, connection: Connection, rows: Sequence[tuple[Any, ...]]) -> Callable[[], int]:
+        """Insert `rows`; within `pipelined`, without waiting for the server.
+
+        Returns the number of rows actually inserted, to be called once the `pipelined` block
+        is left (outside one, the rows are already inserted).
+        """
+        if not rows:
+            return lambda: 0
+        sql, processors = self._compile(connection.dialect)
+        if not _in_pipeline(connection):
+            inserted = _run_rows(connection, sql, processors, rows)
+            return lambda: inserted
+        cursor = _send(connection, sql, _arrays(sql, processors, rows))
+        return lambda: int(cursor.rowcount)
+
     def _compile(self, dialect: Dialect) -> tuple[str, tuple[Processor | None, ...]]:
         found = self._compiled.get(dialect.name)
         if found is None:
@@ -227,20 +243,71 @@ def _run_rows(
     rows: Sequence[tuple[Any, ...]],
 ) -> int:
     """Run a bulk statement: arrays (one per column) on PostgreSQL, executemany on SQLite."""
-    columns: list[Any] = list(zip(*rows, strict=True))
+    columns = _arrays(sql, processors, rows)
+    if connection.dialect.name == "postgresql":
+        return int(_run(connection, sql, columns, many=False).rowcount)
+    bound = list(zip(*columns, strict=True))
+    if len(bound) == 1:
+        return int(_run(connection, sql, bound[0], many=False).rowcount)
+    return int(_run(connection, sql, bound, many=True).rowcount)
+
+
+def _arrays(
+    sql: str, processors: Sequence[Processor | None], rows: Sequence[tuple[Any, ...]]
+) -> list[list[Any]]:
+    """The rows as columns, the columns' bind processors applied."""
+    columns: list[list[Any]] = [list(column) for column in zip(*rows, strict=True)]
     try:
         for i, processor in enumerate(processors):
             if processor is not None:
                 columns[i] = [None if v is None else processor(v) for v in columns[i]]
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise StatementError(str(exc), sql, None, exc) from exc
-    if connection.dialect.name == "postgresql":
-        arrays = [list(column) for column in columns]
-        return int(_run(connection, sql, arrays, many=False).rowcount)
-    bound = list(zip(*columns, strict=True))
-    if len(bound) == 1:
-        return int(_run(connection, sql, bound[0], many=False).rowcount)
-    return int(_run(connection, sql, bound, many=True).rowcount)
+    return columns
+
+
+@contextmanager
+def pipelined(connection: Connection) -> Iterator[None]:
+    """PostgreSQL: send the statements run inside without waiting for each one's result.
+
+    The server works on one statement while Python prepares the next (psycopg's pipeline mode);
+    results are read when a statement returns rows (e.g. a SELECT) and when the block is left.
+    An error may therefore surface at a later statement or on leaving the block: it is raised as
+    SQLAlchemy's, as `_run` does, and the transaction is to be rolled back as after any error.
+    Rows counted with `BulkInsert.send` are known once the block is left. SQLite: no effect.
+    """
+    if connection.dialect.name != "postgresql" or _in_pipeline(connection):
+        yield
+        return
+    dialect = connection.dialect
+    dbapi_connection = connection.connection
+    try:
+        with _driver(connection).pipeline():
+            yield
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi_connection, None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
+
+
+def _in_pipeline(connection: Connection) -> bool:
+    """True inside `pipelined` on PostgreSQL."""
+    if connection.dialect.name != "postgresql":
+        return False
+    return bool(_driver(connection).pgconn.pipeline_status)
+
+
+def _driver(connection: Connection) -> Any:
+    """The driver's own connection (psycopg's, for its pipeline mode)."""
+    return cast(Any, connection.connection.driver_connection)
 
 
 def _bind(compiled: _Compiled, params: Params) -> dict[str, Any]:
@@ -255,6 +322,29 @@ def _bind(compiled: _Compiled, params: Params) -> dict[str, Any]:
         # As SQLAlchemy itself reports a value its type processing refuses.
         raise StatementError(str(exc), compiled.sql, dict(params), exc) from exc
     return bound
+
+
+def _send(connection: Connection, sql: str, params: Any) -> Any:
+    """Execute without reading the result (in pipeline mode); the cursor, left open for it."""
+    dialect = connection.dialect
+    dbapi_connection = connection.connection
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql, params)
+    except dialect.loaded_dbapi.Error as exc:
+        cursor.close()
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            params,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
+    return cursor
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -50,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ClauseElement
 
 from pricewatch.adapters.db.keys import URL_REFERENCE_PREFIX, ProductKey
-from pricewatch.adapters.db.prepared import BulkInsert, BulkUpdate, Prepared
+from pricewatch.adapters.db.prepared import BulkInsert, BulkUpdate, Prepared, pipelined
 from pricewatch.adapters.db.tables import (
     DEFAULT_CHECK_INTERVAL,
     price_history,
@@ -200,13 +200,17 @@ def save_chunk(connection: Connection, items: list[Keyed]) -> SaveResult:
     states, created = resolve_products(connection, sorted({k for k, _ in items}), pages)
     _link_by_url(connection, items, states)
     plans = _plans(pages, states)
-    updated = _update_products(connection, plans, items, states)
-    price_rows = _insert_prices(connection, pages, states)
     _sync_images(connection, plans)
     _sync_specs(connection, plans)
     ids = [states[k].id if k in states else None for k, _ in items]
-    logs = insert_logs(connection, [(k, s, i) for (k, s), i in zip(items, ids, strict=True)])
-    return SaveResult(tuple(ids), len(created), updated, price_rows, logs)
+    # PostgreSQL: the server runs each of these writes while Python prepares the next one. (Only
+    # single statements whose results are not needed before the end: not the image and spec
+    # syncs, which read rows and may run executemany.)
+    with pipelined(connection):
+        updated = _update_products(connection, plans, items, states)
+        price_rows = _insert_prices(connection, pages, states)
+        logs = _send_logs(connection, [(k, s, i) for (k, s), i in zip(items, ids, strict=True)])
+    return SaveResult(tuple(ids), len(created), updated, price_rows(), logs())
 
 
 # --- products ----------------------------------------------------------------------------------
@@ -275,14 +279,28 @@ def _in_list(dialect: str, column: Column[Any], name: str) -> ColumnElement[bool
 
 def _by_refs(dialect: str, *, lock: bool) -> Any:
     if dialect == "postgresql":
-        # A join on the unique key: `reference = ANY(...)` with ORDER BY id FOR UPDATE let the
-        # generic plan walk the whole primary key instead (half a second at 20,000 products).
+        # One index lookup per key, whatever the planner believes: psycopg prepares the statement,
+        # and a generic plan cannot see how many keys the array holds. `reference = ANY(...)`
+        # with ORDER BY id walked the whole primary key; a join on unnest (or `= ANY` planned
+        # on statistics taken before the source's products were created) read every product of
+        # the source: 5 ms at 20,000 products, against 0.2 ms. The LATERAL subquery, which
+        # OFFSET 0 keeps from being flattened into a join, looks each key up on its own. Rows
+        # are then locked through the primary key in id order.
         names = ", ".join(c.name for c in _PRODUCT_STATE)
-        sql = (
-            f"SELECT {names} FROM products WHERE source = :k_source AND reference IN "
-            "(SELECT unnest(CAST(:k_refs AS TEXT[])))"
+        by_key = (
+            "FROM unnest(CAST(:k_refs AS TEXT[])) AS k(reference), LATERAL "
+            "(SELECT {} FROM products WHERE source = :k_source AND reference = k.reference "
+            "OFFSET 0) AS p"
         )
-        return text(sql + (" ORDER BY id FOR UPDATE" if lock else "")).columns(*_PRODUCT_STATE)
+        if lock:
+            sql = (
+                f"SELECT {names} FROM products WHERE id = ANY(ARRAY(SELECT p.id "
+                + by_key.format("id")
+                + ")) ORDER BY id FOR UPDATE"
+            )
+        else:
+            sql = f"SELECT p.* {by_key.format(names)}"
+        return text(sql).columns(*_PRODUCT_STATE)
     # SQLite has no row locks (BEGIN IMMEDIATE locked the database): no FOR UPDATE, and no
     # ORDER BY id, which made it scan every product of the source instead of seeking the key.
     source = products.c.source == bindparam("k_source")
@@ -501,8 +519,11 @@ _INSERT_PRICES = BulkInsert(
 
 def _insert_prices(
     connection: Connection, pages: list[Keyed], states: dict[ProductKey, _State]
-) -> int:
-    """Add price rows; a row already there (same product and time) is left alone."""
+) -> Callable[[], int]:
+    """Add price rows; a row already there (same product and time) is left alone.
+
+    Returns the number of rows added, known once out of `pipelined`.
+    """
     rows: dict[tuple[int, datetime], tuple[Any, ...]] = {}
     for key, s in pages:
         if writes_price_row(s):
@@ -521,7 +542,7 @@ def _insert_prices(
                 ),
             )
     # The rowcount is the number of rows inserted on both drivers (conflicts: 0).
-    return _INSERT_PRICES.execute(connection, [rows[k] for k in sorted(rows)])
+    return _INSERT_PRICES.send(connection, [rows[k] for k in sorted(rows)])
 
 
 def usable_images(snapshot: ProductSnapshot) -> list[str]:
@@ -704,6 +725,13 @@ def insert_logs(
     connection: Connection, entries: Sequence[tuple[ProductKey, ProductSnapshot, int | None]]
 ) -> int:
     """One scraping log per attempt; an attempt logged before is skipped."""
+    return _send_logs(connection, entries)()
+
+
+def _send_logs(
+    connection: Connection, entries: Sequence[tuple[ProductKey, ProductSnapshot, int | None]]
+) -> Callable[[], int]:
+    """`insert_logs`, whose count is known once out of `pipelined`."""
     rows: dict[tuple[ProductKey, datetime], tuple[Any, ...]] = {}
     for key, s, product_id in entries:
         fetch = s.fetch
@@ -724,7 +752,7 @@ def insert_logs(
                 _json_list(fetch.notes),
             ),
         )
-    return _INSERT_LOGS.execute(connection, [rows[k] for k in sorted(rows)])
+    return _INSERT_LOGS.send(connection, [rows[k] for k in sorted(rows)])
 
 
 def _json_list(values: tuple[str, ...]) -> str:
