@@ -326,24 +326,12 @@ def _bind(compiled: _Compiled, params: Params) -> dict[str, Any]:
 
 def _send(connection: Connection, sql: str, params: Any) -> Any:
     """Execute without reading the result (in pipeline mode); the cursor, left open for it."""
-    dialect = connection.dialect
-    dbapi_connection = connection.connection
-    cursor = dbapi_connection.cursor()
+    cursor = connection.connection.cursor()
     try:
         cursor.execute(sql, params)
-    except dialect.loaded_dbapi.Error as exc:
+    except connection.dialect.loaded_dbapi.Error as exc:
         cursor.close()
-        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            sql,
-            params,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        ) from exc
+        raise _as_sqlalchemy(connection, cursor, exc, sql, params) from exc
     return cursor
 
 
@@ -359,9 +347,7 @@ def _run(connection: Connection, sql: str, params: Any, *, many: bool) -> _Outco
     Driver errors are raised as SQLAlchemy's (OperationalError, IntegrityError, ...), and a lost
     connection is invalidated, as `Connection.execute` would do.
     """
-    dialect = connection.dialect
-    dbapi_connection = connection.connection
-    cursor = dbapi_connection.cursor()
+    cursor = connection.connection.cursor()
     try:
         if many:
             cursor.executemany(sql, params)
@@ -369,17 +355,21 @@ def _run(connection: Connection, sql: str, params: Any, *, many: bool) -> _Outco
             cursor.execute(sql, params)
         rows = cursor.fetchall() if cursor.description is not None else []
         return _Outcome(cursor.rowcount, list(rows))
-    except dialect.loaded_dbapi.Error as exc:
-        lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-        if lost:
-            connection.invalidate(exc)
-        raise DBAPIError.instance(
-            sql,
-            params,
-            exc,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=dialect,
-        ) from exc
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _as_sqlalchemy(connection, cursor, exc, sql, params) from exc
     finally:
         cursor.close()
+
+
+def _as_sqlalchemy(
+    connection: Connection, cursor: Any, exc: Exception, sql: str, params: Any
+) -> Exception:
+    """A driver error as SQLAlchemy raises it (OperationalError, IntegrityError, ...); a lost
+    connection is invalidated first, as `Connection.execute` would do."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(cast(Any, exc), connection.connection, cursor)
+    if lost:
+        connection.invalidate(exc)
+    return DBAPIError.instance(
+        sql, params, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
