@@ -54,7 +54,6 @@ __all__ = [
     "ProductRow",
     "SortKey",
     "SortOrder",
-    "count_products",
     "delete_product",
     "first_and_last_observation",
     "get_product",
@@ -64,7 +63,6 @@ __all__ = [
     "product_logs",
     "product_page",
     "product_urls",
-    "search_products",
     "sparkline_points",
     "specs_of",
     "update_product",
@@ -153,17 +151,6 @@ _PRODUCT_COLUMNS = (
 
 
 # --- the product list --------------------------------------------------------------------------
-
-
-def search_products(*, session: Session, query: ProductQuery) -> list[ProductRow]:
-    """One page of the products `query` selects, in its order."""
-    return [row for row, _ in product_page(session=session, query=query)[0]]
-
-
-def count_products(*, session: Session, query: ProductQuery) -> int:
-    """How many products `query` selects, over all pages."""
-    stmt = _statements(_shape(query), lateral=False)[1]
-    return int(session.execute(stmt, _params(query)).scalar_one())
 
 
 def product_page(
