@@ -137,6 +137,34 @@ class WorkerSettings(BaseModel):
     nice: int = Field(default=10, ge=0, le=19)
 
 
+class SchedulerSettings(BaseModel):
+    """The scheduler tick and the maintenance it runs (`PW_SCHEDULER_*`)."""
+
+    #: Seconds between two ticks (`pricewatch scheduler`, Celery beat).
+    tick_seconds: float = Field(default=30.0, ge=1)
+    #: Scraping logs, job log lines and finished jobs older than this are deleted (days).
+    retention_days: float = Field(default=30.0, gt=0)
+    #: Seconds between two prunes (one scheduler at a time does it).
+    prune_every_seconds: float = Field(default=3600.0, gt=0)
+    #: Seconds between two recorded health checks of the database and the broker.
+    health_every_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def retention(self) -> timedelta:
+        """`retention_days` as a timedelta."""
+        return timedelta(days=self.retention_days)
+
+    @property
+    def prune_every(self) -> timedelta:
+        """`prune_every_seconds` as a timedelta."""
+        return timedelta(seconds=self.prune_every_seconds)
+
+    @property
+    def health_every(self) -> timedelta:
+        """`health_every_seconds` as a timedelta."""
+        return timedelta(seconds=self.health_every_seconds)
+
+
 class RunSettings(BaseModel):
     """`pricewatch run` behaviour."""
 
@@ -183,6 +211,7 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     jobs: JobsSettings = Field(default_factory=JobsSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     run: RunSettings = Field(default_factory=RunSettings)

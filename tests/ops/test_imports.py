@@ -7,14 +7,13 @@ interpreter here, as it does in production.
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from pricewatch.services import scheduler
 
 #: Never needed to show help, nor by a worker of either engine until it renders a page.
 WEB_AND_BROWSER = ("fastapi", "starlette", "uvicorn", "jinja2", "playwright.async_api")
@@ -31,7 +30,9 @@ def _loaded(code: str, *names: str) -> list[str]:
     return loaded
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["worker", "--help"], ["jobs", "--help"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["worker", "--help"], ["jobs", "--help"], ["scheduler", "--help"]]
+)
 def test_help_loads_neither_the_database_nor_an_engine_nor_the_web_stack(argv: list[str]) -> None:
     code = (
         "import sys\n"
@@ -53,9 +54,10 @@ def test_a_celery_worker_loads_its_engine_only() -> None:
     assert _loaded(code, "huey", *WEB_AND_BROWSER) == []
 
 
-def test_serve_default_tick_is_the_scheduler_tick() -> None:
+def test_the_scheduler_commands_default_tick_is_left_to_the_settings() -> None:
+    # No constant of its own to drift from the settings' default (see test_cadence_settings).
     serve = importlib.import_module("pricewatch.cli.serve")  # `pricewatch.cli.serve` is a command
-    assert serve.TICK_SECONDS == scheduler.TICK_SECONDS
+    assert inspect.signature(serve.scheduler).parameters["interval"].default is None
 
 
 #: Never in a worker process of either engine: the command line, Alembic (the database check
@@ -112,3 +114,4 @@ def test_prepare_checks_the_schema_without_alembic(tmp_path: Path) -> None:
         f"database.prepare(Settings(data_dir={str(tmp_path)!r}, db=DbSettings(url={url!r})))\n"
     )
     assert _loaded(code, "alembic") == []
+

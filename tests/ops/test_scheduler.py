@@ -14,7 +14,7 @@ from pricewatch.adapters.db import ops_repository as ops_repo
 from pricewatch.adapters.db.engine import create_engine_for, session_factory
 from pricewatch.adapters.db.job_tables import jobs as jobs_table
 from pricewatch.adapters.db.tables import products
-from pricewatch.config import Settings
+from pricewatch.config import SchedulerSettings, Settings
 from pricewatch.domain.job import EventLevel, JobKind, JobStatus, TriggeredBy
 from pricewatch.domain.snapshot import utc_now
 from pricewatch.services import jobs, maintenance, pipeline, scheduler
@@ -230,7 +230,8 @@ def test_maintenance_prunes_what_is_older_than_thirty_days_and_keeps_the_rest(
             .values(status="succeeded", finished_at=old)
         )
         s.commit()
-    report = maintenance.run_maintenance(sessions=sessions, broker=None, now=now)
+    config = SchedulerSettings()  # the defaults: 30 days kept, pruned once an hour
+    report = maintenance.run_maintenance(sessions=sessions, broker=None, now=now, config=config)
     assert report.pruned is not None
     assert (report.pruned.scraping_logs, report.pruned.jobs) == (1, 1)
     assert report.pruned.job_events == 2  # the old job's line and the active job's old line
@@ -238,7 +239,7 @@ def test_maintenance_prunes_what_is_older_than_thirty_days_and_keeps_the_rest(
         assert repo.get_job(session=s, job_id=old_job) is None
         assert [e.message for e in repo.list_events(session=s, job_id=new_job)] == ["y"]
     # Its own cadence: not again within the hour, even from another scheduler.
-    again = maintenance.run_maintenance(sessions=sessions, broker=None, now=now)
+    again = maintenance.run_maintenance(sessions=sessions, broker=None, now=now, config=config)
     assert again.pruned is None
 
 

@@ -24,9 +24,6 @@ from pricewatch.cli.jobs import err, failures, load, out
 if TYPE_CHECKING:
     from pricewatch.config import Settings
 
-#: Seconds between two scheduler ticks (`services.scheduler.TICK_SECONDS`, not imported
-#: here so that `--help` stays light; a test keeps the two equal).
-TICK_SECONDS = 30.0
 #: The module the children run as (`python -m pricewatch <command>`).
 CHILD_MODULE = "pricewatch"
 _Host = Annotated[
@@ -71,8 +68,12 @@ def _check_broker(settings: Settings) -> None:
 
 def scheduler(
     interval: Annotated[
-        float, typer.Option(min=0.1, help="Seconds between two ticks.")
-    ] = TICK_SECONDS,
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Seconds between two ticks [default: PW_SCHEDULER_TICK_SECONDS, 30].",
+        ),
+    ] = None,
 ) -> None:
     """Run the scheduler: requeue lost jobs, queue due checks, maintenance; until Ctrl-C."""
     from pricewatch.adapters.db.engine import redact
@@ -87,11 +88,12 @@ def scheduler(
         _check_broker(settings)
         engine = engine_for(settings)
     try:
+        loop = SchedulerLoop(settings, engine=engine, interval=interval)
         out.print(
-            f"Scheduler: a tick every {interval:g} s on {redact(settings.database_url)}. "
+            f"Scheduler: a tick every {loop.interval:g} s on {redact(settings.database_url)}. "
             "Ctrl-C stops."
         )
-        SchedulerLoop(settings, engine=engine, interval=interval).run()
+        loop.run()
     finally:
         engine.close()
     out.print("Scheduler stopped.")

@@ -1,7 +1,9 @@
 """House-keeping and health: prune old rows, check the database and the broker, record it all.
 
-The scheduler tick calls `run_maintenance`, which does each duty on its own cadence; the cadence
-is a row in `ops_state` claimed atomically, so two schedulers never both prune. Health checks
+The scheduler tick calls `run_maintenance`, which does each duty on its own cadence
+(`PW_SCHEDULER_PRUNE_EVERY_SECONDS`, `PW_SCHEDULER_HEALTH_EVERY_SECONDS`; what is pruned is older
+than `PW_SCHEDULER_RETENTION_DAYS`); the cadence is a row in `ops_state` claimed atomically, so
+two schedulers never both prune. Health checks
 are recorded in `ops_state` too, so the web process reports the broker's health without
 talking to the broker itself (`HealthProbe` only reads the database, with a short timeout).
 """
@@ -22,16 +24,10 @@ from pricewatch.adapters.db import job_repository as job_repo
 from pricewatch.adapters.db import ops_repository as ops_repo
 from pricewatch.adapters.db.engine import session_factory
 from pricewatch.adapters.db.ops_repository import StateRecord
-from pricewatch.config import Settings
+from pricewatch.config import SchedulerSettings, Settings
 from pricewatch.domain.snapshot import utc_now
 from pricewatch.services.jobs import SessionFactory
 
-#: Scraping logs, job log lines and finished jobs older than this are deleted.
-RETENTION = timedelta(days=30)
-#: How often pruning runs (claimed by one scheduler at a time).
-PRUNE_EVERY = timedelta(hours=1)
-#: How often the database and the broker are checked and the result recorded.
-HEALTH_EVERY = timedelta(seconds=30)
 #: Rows deleted per transaction, so pruning never holds the SQLite write lock for long.
 PRUNE_BATCH = 2000
 #: Seconds the web's health check waits for the database.
@@ -161,7 +157,7 @@ def prune(
     *,
     sessions: SessionFactory,
     now: datetime,
-    retention: timedelta = RETENTION,
+    retention: timedelta,
     batch: int = PRUNE_BATCH,
 ) -> PruneReport:
     """Delete what is older than `retention`, and the product locks of dead holders."""
@@ -193,15 +189,14 @@ def run_maintenance(
     sessions: SessionFactory,
     broker: BrokerCheck | None,
     now: datetime,
-    health_every: timedelta = HEALTH_EVERY,
-    prune_every: timedelta = PRUNE_EVERY,
+    config: SchedulerSettings,
 ) -> MaintenanceReport:
-    """Check health and prune, each when its cadence says so (see the module docstring)."""
+    """Check health and prune, each when its cadence in `config` says so (see the module)."""
     report = MaintenanceReport()
-    if _claim(sessions, STATE_HEALTH_CLAIM, now, health_every):
+    if _claim(sessions, STATE_HEALTH_CLAIM, now, config.health_every):
         report = record_health(sessions=sessions, broker=broker, now=now)
-    if _claim(sessions, STATE_PRUNE, now, prune_every):
-        pruned = prune(sessions=sessions, now=now)
+    if _claim(sessions, STATE_PRUNE, now, config.prune_every):
+        pruned = prune(sessions=sessions, now=now, retention=config.retention)
         with sessions() as session:
             detail = asdict(pruned)
             ops_repo.put_state(session=session, name=STATE_PRUNE, at=now, ok=True, detail=detail)

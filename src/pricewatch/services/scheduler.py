@@ -1,12 +1,13 @@
 """The scheduler tick: the periodic duties that keep background jobs moving.
 
-One tick (every ~30 s, from `pricewatch scheduler` or Celery beat):
+One tick (every `PW_SCHEDULER_TICK_SECONDS`, 30 s by default, from `pricewatch scheduler` or
+Celery beat):
 1. requeue running jobs whose worker went silent (heartbeat older than `stale_after_seconds`),
    or fail them once they used up `max_attempts`;
 2. create a `scrape_product` job for every product whose `next_check_at` is due, moving the
    product's next check one interval (with jitter) ahead in the same transaction;
 3. hand to the engine the pending jobs it never got (the broker was down, or 1. requeued them);
-4. maintenance on its own cadence (`services.maintenance`).
+4. maintenance on its own cadences (`services.maintenance`, `PW_SCHEDULER_*`).
 
 A tick is idempotent and safe to run from two schedulers at once: every change is a conditional
 statement that only one of them can win (see `adapters.db.ops_repository`), and a job handed to
@@ -31,8 +32,6 @@ from pricewatch.services import jobs, maintenance
 from pricewatch.services.jobs import JobEngine, SessionFactory, open_sessions
 from pricewatch.services.maintenance import BrokerCheck, MaintenanceReport
 
-#: Seconds between two ticks.
-TICK_SECONDS = 30.0
 #: A product's check interval unless it has its own (the issue's default: daily).
 DEFAULT_CHECK_INTERVAL = timedelta(hours=24)
 #: Share of the interval a next check may move either way, so products added together spread.
@@ -106,7 +105,9 @@ def tick(
         dispatched=dispatched,
         undispatched=waiting,
     )
-    done = maintenance.run_maintenance(sessions=sessions, broker=broker, now=now)
+    done = maintenance.run_maintenance(
+        sessions=sessions, broker=broker, now=now, config=settings.scheduler
+    )
     _record_tick(sessions, report)
     return replace(report, maintenance=done)
 

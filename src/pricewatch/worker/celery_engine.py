@@ -49,19 +49,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.adapters.db.engine import engine_from_settings, session_factory
 from pricewatch.config import Settings, WorkerSettings
-from pricewatch.domain.job import retry_delay
 from pricewatch.services import scheduler
 from pricewatch.services.jobs import JobConfig, job_config
-from pricewatch.worker.engines import BrokerConfigError, broker_url, import_job_code, worker_id
+from pricewatch.worker.engines import BrokerConfigError, broker_url, import_job_code
 from pricewatch.worker.heartbeat import Activity, Heartbeat
+from pricewatch.worker.runs import run_delivery
 
 _log = logging.getLogger("pricewatch.worker")
 
 TASK_NAME = "pricewatch.run_job"
 TICK_TASK_NAME = "pricewatch.scheduler_tick"
 QUEUE_NAME = "pricewatch"
-#: How often Celery beat runs the scheduler tick (seconds).
-TICK_SECONDS = scheduler.TICK_SECONDS
 #: The broker's visibility timeout outlasts the job time limit by this much (seconds).
 VISIBILITY_MARGIN_SECONDS = 3600.0
 #: Celery's hard time limit outlasts the job's own limit by this much: it only catches a job
@@ -114,6 +112,7 @@ def make_app(
 ) -> Celery:
     """A Celery app configured from `settings` (no task registered yet: see `CeleryEngine`)."""
     config = config or job_config(settings)
+    tick = settings.scheduler.tick_seconds
     app = Celery("pricewatch", broker=celery_broker_url(settings), set_as_current=False)
     app.conf.update(
         task_acks_late=True,
@@ -148,9 +147,9 @@ def make_app(
         beat_schedule={
             "pricewatch-scheduler-tick": {
                 "task": TICK_TASK_NAME,
-                "schedule": TICK_SECONDS,
+                "schedule": tick,
                 # A tick nobody ran within one period is replaced by the next one.
-                "options": {"expires": TICK_SECONDS},
+                "options": {"expires": tick},
             }
         },
     )
@@ -250,33 +249,21 @@ class CeleryEngine:
 
     def run_task(self, task: Any, job_id: int, *, claims: int = 0) -> None:
         """Run one job (thin: the service does the work); re-queue it when the service says so."""
-        from pricewatch.services import job_run, pipeline  # see `after_fork`
+
+        def requeue(delay: float, next_claims: int, error: sa_exc.SQLAlchemyError) -> Any:
+            kwargs = {"claims": next_claims}
+            return task.retry(args=(job_id,), kwargs=kwargs, countdown=delay, exc=error)
 
         self._handle_terminate()
         try:
-            with self.activity.running():
-                outcome = job_run.run_job(
-                    job_id,
-                    settings=self.settings,
-                    sessions=self.sessions(),
-                    worker_id=worker_id(),
-                    config=self.config,
-                    stopping=self.stopping,
-                )
-        except sa_exc.SQLAlchemyError as exc:
-            if not pipeline.is_unavailable(exc) or claims + 1 >= self.worker.claim_attempts:
-                raise
-            countdown = retry_delay(claims + 1)
-            raise task.retry(
-                args=(job_id,), kwargs={"claims": claims + 1}, countdown=countdown, exc=exc
-            ) from exc
+            retry_in = run_delivery(self, job_id, claims=claims, requeue=requeue)
         finally:
             self._exit_if_terminated()
-        if outcome.retry_in is not None:
-            raise task.retry(args=(job_id,), kwargs={}, countdown=outcome.retry_in)
+        if retry_in is not None:
+            raise task.retry(args=(job_id,), kwargs={}, countdown=retry_in)
 
     def tick(self) -> None:
-        """The scheduler tick (Celery beat runs it every `TICK_SECONDS`)."""
+        """The scheduler tick (Celery beat runs it every `PW_SCHEDULER_TICK_SECONDS`)."""
         report = scheduler.tick(settings=self.settings, engine=self, broker=self.ping)
         _log.info("%s", report.summary())
 

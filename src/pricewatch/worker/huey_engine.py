@@ -29,14 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.adapters.db.engine import engine_from_settings, session_factory
 from pricewatch.config import Settings, WorkerSettings
-from pricewatch.domain.job import retry_delay
-from pricewatch.services import job_run, pipeline
+from pricewatch.services import job_run
 from pricewatch.services.jobs import JobConfig, job_config
 from pricewatch.worker.engines import BrokerConfigError as BrokerConfigError
 from pricewatch.worker.engines import broker_url as broker_url
 from pricewatch.worker.engines import without_imports
 from pricewatch.worker.engines import worker_id as worker_id
 from pricewatch.worker.heartbeat import Activity, Heartbeat
+from pricewatch.worker.runs import run_delivery
 
 # `huey.storage` imports redis and psycopg when they are installed, for its Redis and PostgreSQL
 # back-ends, which pricewatch never uses: about 13 MB of each worker's memory.
@@ -140,23 +140,14 @@ class HueyEngine:
 
     def _run_job(self, job_id: int, *, claims: int = 0, task: Any = None) -> None:
         """Run one job; ask Huey to deliver it again when the service or the database says so."""
-        try:
-            with self.activity.running():
-                outcome = job_run.run_job(
-                    job_id,
-                    settings=self.settings,
-                    sessions=self.sessions(),
-                    worker_id=worker_id(),
-                    config=self.config,
-                    stopping=self.stopping,
-                )
-        except sa_exc.SQLAlchemyError as exc:
-            if not pipeline.is_unavailable(exc) or claims + 1 >= self.worker.claim_attempts:
-                raise
-            task.kwargs = {**task.kwargs, "claims": claims + 1}  # carried into the next delivery
-            raise RetryTask(delay=retry_delay(claims + 1)) from exc
-        if outcome.retry_in is not None:
-            raise RetryTask(delay=outcome.retry_in)
+
+        def requeue(delay: float, next_claims: int, error: sa_exc.SQLAlchemyError) -> RetryTask:
+            task.kwargs = {**task.kwargs, "claims": next_claims}  # carried into the next delivery
+            return RetryTask(delay=delay)
+
+        retry_in = run_delivery(self, job_id, claims=claims, requeue=requeue)
+        if retry_in is not None:
+            raise RetryTask(delay=retry_in)
 
     def sessions(self) -> sessionmaker[Session]:
         """Sessions on the application database, opened on first use (in the worker)."""

@@ -1,4 +1,5 @@
-"""The scheduler process: the tick (`services.scheduler`) every ~30 s until SIGINT or SIGTERM.
+"""The scheduler process: the tick (`services.scheduler`) every `PW_SCHEDULER_TICK_SECONDS`
+(30 s by default) until SIGINT or SIGTERM.
 
 A plain loop rather than Huey's periodic tasks: those run at most once a minute, and a loop
 works the same on either engine. With Celery, beat may run the tick instead (`tick_once`).
@@ -23,7 +24,7 @@ from pricewatch.config import Settings
 from pricewatch.services import pipeline
 from pricewatch.services.jobs import JobEngine, SessionFactory, open_sessions
 from pricewatch.services.maintenance import BrokerCheck
-from pricewatch.services.scheduler import TICK_SECONDS, TickReport, tick
+from pricewatch.services.scheduler import TickReport, tick
 
 _log = logging.getLogger("pricewatch.scheduler")
 
@@ -47,19 +48,19 @@ def tick_once(
 
 
 class SchedulerLoop:
-    """Ticks every `interval` seconds until `request_stop()`, SIGINT or SIGTERM."""
+    """Ticks every `interval` s (default: the settings') until `request_stop()` or a signal."""
 
     def __init__(
         self,
         settings: Settings,
         *,
         engine: JobEngine,
-        interval: float = TICK_SECONDS,
+        interval: float | None = None,
         on_tick: Callable[[TickReport], None] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.interval = interval
+        self.interval = settings.scheduler.tick_seconds if interval is None else interval
         self.on_tick = on_tick
         self.ticks = 0
         self._stop = threading.Event()
