@@ -11,8 +11,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from pricewatch.adapters.db import catalog_repository as catalog_repo
 from pricewatch.adapters.db import prepared
 from pricewatch.adapters.db import repository as repo
+from pricewatch.adapters.db.catalog_repository import LatestPrices, ProductQuery, ProductRow
 from pricewatch.adapters.db.tables import (
     DEFAULT_CHECK_INTERVAL,
     Product,
@@ -23,6 +25,7 @@ from pricewatch.adapters.db.tables import (
     scraping_logs,
 )
 from pricewatch.domain.snapshot import Availability, FetchStatus
+from pricewatch.services.catalog import ProductItem
 
 from .conftest import T0, make_snapshot, minutes
 
@@ -356,7 +359,9 @@ def test_deleting_a_product_cascades_but_keeps_logs(session: Session) -> None:
 # --- reads -------------------------------------------------------------------------------------
 
 
-def test_list_products_with_latest_price_and_change(session: Session) -> None:
+def test_product_page_with_latest_and_previous_price_per_product(session: Session) -> None:
+    """The page the API and dashboard list: each product's latest observation and the one
+    before it (PostgreSQL reads both with one LATERAL seek, SQLite with two), newest first."""
     for i, price in enumerate(["20.00", "18.50", "19.00"]):
         repo.save_snapshot(session=session, snapshot=make_snapshot(at=T0 + minutes(i), price=price))
     repo.save_snapshot(session=session, snapshot=make_snapshot("SKU-2", at=T0, price="5.00"))
@@ -366,18 +371,53 @@ def test_list_products_with_latest_price_and_change(session: Session) -> None:
             None, url="https://shop.example/empty", price=None, availability=Availability.UNKNOWN
         ),
     )
-    summaries = {s.reference: s for s in repo.list_products(session=session)}
-    one = summaries["SKU-1"]
-    assert one.latest is not None
-    assert one.latest.price == Decimal("19.00")
-    assert (one.previous_price, one.change) == (Decimal("18.50"), Decimal("0.50"))
-    two = summaries["SKU-2"]
-    assert two.latest is not None
-    assert (two.previous_price, two.change) == (None, None)
-    empty = next(s for r, s in summaries.items() if r.startswith("url:"))
-    assert empty.latest is None
-    assert [s.reference for s in repo.list_products(session=session, limit=1)] == ["SKU-1"]
-    assert len(repo.list_products(session=session, source="elsewhere")) == 0
+    for i, (price, currency) in enumerate([("7.00", "USD"), ("6.00", "EUR")]):
+        snapshot = make_snapshot(
+            "BOOK-1", source="bookshop", at=T0 - minutes(10 - i), price=price, currency=currency
+        )
+        repo.save_snapshot(session=session, snapshot=snapshot)
+
+    def page(**query: Any) -> tuple[list[tuple[ProductRow, LatestPrices | None]], int]:
+        return catalog_repo.product_page(session=session, query=ProductQuery(**query))
+
+    rows, total = page()
+    assert total == 4
+    references = [row.reference for row, _ in rows]
+    assert references[0] == "SKU-1"  # most recently updated first
+    assert references[-1] == "BOOK-1"
+    latest = {row.reference: prices for row, prices in rows}
+    items = {row.reference: ProductItem(row, prices) for row, prices in rows}
+    one = latest["SKU-1"]
+    assert one is not None
+    assert (one.fetched_at, one.price, one.currency) == (T0 + minutes(2), Decimal("19.00"), "EUR")
+    assert (one.previous_price, one.previous_currency) == (Decimal("18.50"), "EUR")
+    assert items["SKU-1"].change == Decimal("0.50")
+    two = latest["SKU-2"]
+    assert two is not None
+    assert (two.price, two.previous_price, two.previous_currency) == (Decimal("5.00"), None, None)
+    assert items["SKU-2"].change is None
+    empty = next(prices for r, prices in latest.items() if r.startswith("url:"))
+    assert empty is None  # no observation with a price or a stock status yet
+    book = latest["BOOK-1"]
+    assert book is not None
+    assert (book.price, book.currency) == (Decimal("6.00"), "EUR")
+    assert (book.previous_price, book.previous_currency) == (Decimal("7.00"), "USD")
+    assert (items["BOOK-1"].previous_price, items["BOOK-1"].change) == (None, None)  # 2 currencies
+    # The limit, and the total over all pages.
+    rows, total = page(limit=1)
+    assert ([row.reference for row, _ in rows], total) == (["SKU-1"], 4)
+    assert rows[0][1] is not None
+    assert rows[0][1].previous_price == Decimal("18.50")
+    rows, total = page(limit=2, offset=2)
+    assert ([row.reference for row, _ in rows], total) == (references[2:], 4)
+    rows, total = page(limit=2, offset=10)  # past the last page: the count alone
+    assert (rows, total) == ([], 4)
+    # The filter by source.
+    rows, total = page(source="bookshop")
+    assert ([row.reference for row, _ in rows], total) == (["BOOK-1"], 1)
+    assert rows[0][1] is not None
+    assert rows[0][1].previous_price == Decimal("7.00")
+    assert page(source="elsewhere") == ([], 0)
 
 
 MIDNIGHT = T0.replace(hour=0)

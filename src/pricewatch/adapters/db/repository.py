@@ -49,7 +49,6 @@ __all__ = [
     "PriceSeries",
     "PriceStats",
     "ProductKey",
-    "ProductSummary",
     "SaveResult",
     "add_scraping_log",
     "chart_query",
@@ -57,7 +56,6 @@ __all__ = [
     "find_product",
     "get_or_create_product",
     "is_product_page",
-    "list_products",
     "natural_key",
     "normalise_url",
     "price_points",
@@ -82,27 +80,6 @@ class PricePoint:
     price: Decimal | None
     currency: str | None
     stock_status: str
-
-
-@dataclass(frozen=True)
-class ProductSummary:
-    """A product with its latest observation and the change since the one before."""
-
-    id: int
-    source: str
-    reference: str
-    url: str
-    title: str | None
-    brand: str | None
-    category: str | None
-    currency: str | None
-    enabled: bool
-    last_updated_at: datetime
-    next_check_at: datetime | None
-    latest: PricePoint | None
-    previous_price: Decimal | None
-    #: latest price minus previous price, when both exist in the same currency.
-    change: Decimal | None
 
 
 class ChartPoint(NamedTuple):
@@ -226,82 +203,6 @@ def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
 
 
 # --- reads -------------------------------------------------------------------------------------
-
-
-def list_products(
-    *,
-    session: Session,
-    source: str | None = None,
-    enabled: bool | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[ProductSummary]:
-    """Products, most recently updated first, with their latest price and change since previous."""
-    p = products.c
-    latest = price_history.alias("latest")
-    prev = price_history.alias("prev")
-    inner = price_history.alias("inner_latest")
-    inner_prev = price_history.alias("inner_prev")
-    latest_at = (
-        select(func.max(inner.c.fetched_at)).where(inner.c.product_id == p.id).scalar_subquery()
-    )
-    prev_at = (
-        select(func.max(inner_prev.c.fetched_at))
-        .where(inner_prev.c.product_id == p.id, inner_prev.c.fetched_at < latest.c.fetched_at)
-        .scalar_subquery()
-    )
-    joined = products.outerjoin(
-        latest, (latest.c.product_id == p.id) & (latest.c.fetched_at == latest_at)
-    ).outerjoin(prev, (prev.c.product_id == p.id) & (prev.c.fetched_at == prev_at))
-    stmt = (
-        select(
-            products,
-            latest.c.fetched_at.label("latest_at"),
-            latest.c.price.label("latest_price"),
-            latest.c.currency.label("latest_currency"),
-            latest.c.stock_status.label("latest_stock"),
-            prev.c.price.label("prev_price"),
-            prev.c.currency.label("prev_currency"),
-        )
-        .select_from(joined)
-        .order_by(p.last_updated_at.desc(), p.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    if source is not None:
-        stmt = stmt.where(p.source == source)
-    if enabled is not None:
-        stmt = stmt.where(p.enabled == enabled)
-    return [_summary(r) for r in session.execute(stmt)]
-
-
-def _summary(r: Any) -> ProductSummary:
-    latest = None
-    if r.latest_at is not None:
-        latest = PricePoint(r.latest_at, r.latest_price, r.latest_currency, r.latest_stock)
-    change = None
-    if (
-        r.latest_price is not None
-        and r.prev_price is not None
-        and r.latest_currency == r.prev_currency
-    ):
-        change = r.latest_price - r.prev_price
-    return ProductSummary(
-        id=r.id,
-        source=r.source,
-        reference=r.reference,
-        url=r.url,
-        title=r.title,
-        brand=r.brand,
-        category=r.category,
-        currency=r.currency,
-        enabled=r.enabled,
-        last_updated_at=r.last_updated_at,
-        next_check_at=r.next_check_at,
-        latest=latest,
-        previous_price=r.prev_price,
-        change=change,
-    )
 
 
 def chart_query(*, product_id: int, start: datetime, end: datetime) -> Select[Any]:
