@@ -15,6 +15,11 @@ Prints, per engine:
 Then the targets (>= 50 products/s, tick < 2 s, < 80 MB per worker process) and exits 1 when
 one is missed. Not part of the test suite.
 
+For Celery it also prints two floors, for information: a bare Celery prefork pool child (an
+app with one no-op task and nothing of pricewatch, started the way `pricewatch worker` starts
+its Celery worker, idle) and the job code alone in a fresh interpreter (fetch, parse, save,
+with the PostgreSQL driver). A pricewatch pool child holds both.
+
     python benchmarks/jobs.py [--engine huey|celery|both] [--products 240]
 
 Celery uses a throw-away `redis-server` (AOF on, everysec) on a free port and a throw-away
@@ -76,6 +81,8 @@ class Result:
     tick_s: float = 0.0
     #: (process, VmRSS MB, PSS MB); the target is on VmRSS.
     rss_mb: tuple[tuple[str, float, float], ...] = ()
+    #: (what, VmRSS MB): what any process running jobs on this engine must hold (information).
+    floors: tuple[tuple[str, float], ...] = ()
 
 
 # --- infrastructure ----------------------------------------------------------------------------
@@ -306,6 +313,66 @@ def measure_end_to_end(
     return done / elapsed, done, tuple(rss)
 
 
+#: A Celery app with one no-op task and nothing of pricewatch (see `measure_floors`).
+BARE_CELERY_APP = """
+import os
+from celery import Celery
+app = Celery("bare", broker=os.environ["BARE_BROKER_URL"], set_as_current=False)
+app.conf.update(worker_hijack_root_logger=False, task_default_queue="bare")
+@app.task(name="bare.noop")
+def noop():
+    return None
+"""
+#: Resident memory of a fresh interpreter with the job code imported, as a pool child has it.
+JOB_CODE_PROBE = """
+import gc
+from pricewatch.worker.engines import import_job_code, without_imports
+from pricewatch.worker.main import UNUSED_EXTRAS
+with without_imports(*UNUSED_EXTRAS):
+    import_job_code()
+    import psycopg, sqlalchemy.dialects.postgresql.psycopg
+gc.collect()
+print([l for l in open("/proc/self/status") if l.startswith("VmRSS:")][0].split()[1])
+"""
+
+
+def measure_floors(settings: Settings) -> tuple[tuple[str, float], ...]:
+    """VmRSS of a bare Celery pool child (idle) and of the job code alone (MB)."""
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1", "BARE_BROKER_URL": settings.broker_url or ""}
+    (settings.data_dir / "bare_celery.py").write_text(BARE_CELERY_APP)
+    start = (
+        "from bare_celery import app\n"
+        "app.Worker(pool='prefork', concurrency=1, without_mingle=True, without_gossip=True,"
+        " loglevel='WARNING', quiet=True).start()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", start],
+        cwd=settings.data_dir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _children(proc.pid):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("the bare Celery worker did not start its pool")
+            time.sleep(0.1)
+        time.sleep(2.0)  # the child finishes its set-up
+        bare = max(_rss_mb(child) for child in _children(proc.pid))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    probe = subprocess.run(
+        [sys.executable, "-c", JOB_CODE_PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    job_code = int(probe.stdout.split()[-1]) / 1024
+    return (
+        ("bare Celery pool child, idle", bare),
+        ("job code alone, PostgreSQL driver", job_code),
+    )
+
+
 def measure_tick(settings: Settings, engine: AnyEngine) -> float:
     """Seconds of one scheduler tick with TICK_PRODUCTS products scheduled, DUE_PRODUCTS due."""
     db = create_engine_for(settings.database_url)
@@ -354,6 +421,8 @@ def run_engine(name: str, count: int) -> Result:
                 settings, engine, shop, count
             )
             result.tick_s = measure_tick(settings, engine)
+            if name == "celery":
+                result.floors = measure_floors(settings)
         finally:
             engine.close()
     return result
@@ -372,6 +441,8 @@ def report(results: list[Result]) -> bool:
         print(f"  tick:                {r.tick_s:8.3f} s ({TICK_PRODUCTS:,} products scheduled)")
         for label, mb, pss in r.rss_mb:
             print(f"  rss {label + ':':<20}{mb:8.1f} MB  (pss {pss:.1f} MB)")
+        for label, mb in r.floors:
+            print(f"  floor: {label + ':':<36}{mb:6.1f} MB  (information)")
         checks = [
             (r.products_per_s >= TARGET_PRODUCTS_PER_S, f">= {TARGET_PRODUCTS_PER_S:g} products/s"),
             (r.tick_s < TARGET_TICK_S, f"tick < {TARGET_TICK_S:g} s"),

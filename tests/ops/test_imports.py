@@ -115,3 +115,24 @@ def test_prepare_checks_the_schema_without_alembic(tmp_path: Path) -> None:
     )
     assert _loaded(code, "alembic") == []
 
+
+def test_a_worker_process_goes_without_the_extras_no_job_uses(tmp_path: Path) -> None:
+    # `python -m pricewatch.worker` on Celery, up to the point where it would consume: what the
+    # broker client and the job code import, they import without YAML and OpenTelemetry.
+    code = (
+        "import os\n"
+        "os.environ.update(PW_BROKER_URL='redis://127.0.0.1:6379/15',"
+        f" PW_DB_URL='sqlite:///{tmp_path / 'pw.db'}', PW_WORKER_NICE='0')\n"
+        "import pricewatch.worker.main as worker\n"
+        "def consume(engine, **options):\n"
+        "    import kombu.serialization, kombu.transport.redis\n"
+        "    from pricewatch.worker.engines import import_job_code\n"
+        "    import_job_code()\n"
+        "    assert kombu.serialization.registry._decoders.keys() >= {'application/json'}\n"
+        "    return 0\n"
+        "worker.run = consume\n"
+        "assert worker.main(['--database-checked']) == 0\n"
+    )
+    assert _loaded(code, "yaml", "opentelemetry", "kombu.transport.redis") == [
+        "kombu.transport.redis"
+    ]

@@ -13,6 +13,10 @@ arena of its own (up to 8 per core), which keeps freed memory apart from the oth
 Python process the threads hold the GIL for nearly every allocation anyway, so one arena costs
 no throughput (measured with `benchmarks/jobs.py`: 78 products/s with 1 arena, 68 with 2, on a
 loaded machine) and saves about 1.5 MB per worker (3 MB against glibc's default).
+
+A worker process also goes without optional extras that libraries import whenever they are
+installed and that no job uses (`UNUSED_EXTRAS`): kombu's YAML serializer (messages are JSON
+only) and redis-py's OpenTelemetry metrics (installed with the web stack), about 1.2 MB.
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from sqlalchemy import exc as sa_exc
 from pricewatch.adapters.db.engine import UnsupportedDatabaseError, redact
 from pricewatch.config import Settings, load_settings
 from pricewatch.services import database
-from pricewatch.worker.engines import BrokerConfigError, engine_for, import_job_code, uses_celery
+from pricewatch.worker.engines import (
+    BrokerConfigError,
+    engine_for,
+    import_job_code,
+    uses_celery,
+    without_imports,
+)
 
 if TYPE_CHECKING:
     from pricewatch.worker.engines import AnyEngine
@@ -39,6 +49,8 @@ if TYPE_CHECKING:
 MODULE = "pricewatch.worker"
 #: glibc malloc arenas of a worker process (see the module docstring).
 MALLOC_ARENA_MAX = "1"
+#: Optional extras a worker process never imports (see the module docstring).
+UNUSED_EXTRAS = ("yaml", "opentelemetry")
 
 
 def worker_argv(*, workers: int | None = None, processes: bool = False) -> list[str]:
@@ -153,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", action="store_true")
     parser.add_argument("--database-checked", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    with without_imports(*UNUSED_EXTRAS):
+        return _start(args)
+
+
+def _start(args: argparse.Namespace) -> int:
+    """Check, set up and run the worker `args` describe; the exit code."""
     try:
         settings = load_settings()
         if not args.database_checked:  # `pricewatch worker` checked it before it became this
