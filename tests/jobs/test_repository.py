@@ -130,6 +130,28 @@ def test_release_stale_and_undispatched(session: Session) -> None:
     assert again.started_at == T0
 
 
+def test_a_hand_back_at_shutdown_is_not_an_attempt(session: Session) -> None:
+    job_id = _job(session)
+    first = repo.claim_job(session=session, job_id=job_id, worker_id="w1", now=T0)
+    assert first is not None
+    assert first.attempts == 1
+    handed = repo.release_job(
+        session=session, job_id=job_id, worker_id="w1", now=T0 + MIN, count_attempt=False
+    )
+    assert handed
+    pending = repo.get_job(session=session, job_id=job_id)
+    assert pending is not None
+    assert (pending.status, pending.attempts) == (JobStatus.PENDING, 0)
+    again = repo.claim_job(session=session, job_id=job_id, worker_id="w2", now=T0 + MIN)
+    assert again is not None
+    assert again.attempts == 1  # the run that was handed back is not counted
+    # A transient failure gives the job back too, and that run counts.
+    assert repo.release_job(session=session, job_id=job_id, worker_id="w2", now=T0 + 2 * MIN)
+    third = repo.claim_job(session=session, job_id=job_id, worker_id="w3", now=T0 + 2 * MIN)
+    assert third is not None
+    assert third.attempts == 2
+
+
 def test_events_in_order_after_an_id(session: Session) -> None:
     job_id = _job(session)
     ids = [

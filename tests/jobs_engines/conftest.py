@@ -1,10 +1,12 @@
-"""The job suite on both engines: Huey on SQLite, and Celery on the real Redis with PostgreSQL.
+"""The job suite on each engine and database pairing pricewatch runs on.
 
-`engine_name` parametrises every test here; the database backend follows it (Huey -> SQLite,
-Celery -> PostgreSQL, a throw-away schema per test). Celery uses the Redis at
+`engine_setup` parametrises every test here: Huey on SQLite (the default deployment), Huey on
+PostgreSQL, and Celery with Redis on PostgreSQL; `engine_name` and `backend` follow it. A test
+that only means one engine names its setups (`@pytest.mark.parametrize("engine_setup", ...)`).
+PostgreSQL databases are a throw-away schema per test. Celery uses the Redis at
 PW_TEST_REDIS_URL (default 127.0.0.1:6379, database 12) with a queue of its own per test, whose
 keys are deleted afterwards; nothing else in that Redis is touched. When Redis or PostgreSQL is
-unreachable the Celery tests skip with the reason, except under CI=true, where they fail.
+unreachable the tests needing it skip with the reason, except under CI=true, where they fail.
 
 Workers run in a background thread of the test process (Huey's consumer; Celery's worker with
 a thread pool), except in the fault tests that kill or restart real worker processes.
@@ -33,16 +35,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.adapters.db.engine import create_engine_for, session_factory
+from pricewatch.adapters.db.job_tables import product_locks
 from pricewatch.config import Settings
 from pricewatch.demo import DemoShop
+from pricewatch.domain.job import JobStatus
 from pricewatch.services.jobs import JobConfig
 from pricewatch.worker.celery_engine import CeleryEngine, CeleryWorker
 from pricewatch.worker.huey_engine import HueyEngine, HueyWorker, WorkerConfig
 from tests.db import conftest as db
 from tests.jobs import conftest as jobs_conftest
-from tests.jobs.conftest import (
-    job_settings,
-)
+from tests.jobs.conftest import job_settings, status_of
 
 # The database fixtures of tests/db (same databases, same isolation).
 empty_url = db.empty_url
@@ -91,16 +93,31 @@ def _missing(what: str, reason: str) -> None:
     pytest.skip(f"{what} unreachable: {reason}")
 
 
-@pytest.fixture(params=["huey", "celery"])
-def engine_name(request: pytest.FixtureRequest) -> str:
-    """The job engine a test runs on."""
-    return str(request.param)
+#: The (engine, database) pairs the suite runs on, with their test ids.
+HUEY_SQLITE = pytest.param(("huey", "sqlite"), id="huey-sqlite")
+HUEY_POSTGRESQL = pytest.param(("huey", "postgresql"), id="huey-postgresql")
+CELERY_POSTGRESQL = pytest.param(("celery", "postgresql"), id="celery-postgresql")
+HUEY_SETUPS = [HUEY_SQLITE, HUEY_POSTGRESQL]
+ENGINE_SETUPS = [*HUEY_SETUPS, CELERY_POSTGRESQL]
+
+
+@pytest.fixture(params=ENGINE_SETUPS)
+def engine_setup(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """The job engine and the database kind a test runs on."""
+    engine_name, backend = request.param
+    return str(engine_name), str(backend)
 
 
 @pytest.fixture
-def backend(engine_name: str) -> str:
-    """Huey runs on SQLite, Celery on PostgreSQL (the two ways pricewatch is deployed)."""
-    return "sqlite" if engine_name == "huey" else "postgresql"
+def engine_name(engine_setup: tuple[str, str]) -> str:
+    """The job engine a test runs on: "huey" or "celery"."""
+    return engine_setup[0]
+
+
+@pytest.fixture
+def backend(engine_setup: tuple[str, str]) -> str:
+    """The database kind a test runs on: "sqlite" or "postgresql"."""
+    return engine_setup[1]
 
 
 @pytest.fixture(scope="session")
@@ -390,3 +407,20 @@ def count(sessions: sessionmaker[Session], table: object) -> int:
     """Rows in `table`."""
     with sessions() as s:
         return int(s.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+def wait_until_claimed(
+    sessions: sessionmaker[Session], *job_ids: int, at_least: int | None = None
+) -> None:
+    """Wait until workers claimed (are running) `at_least` of these jobs, by default all."""
+    wanted = len(job_ids) if at_least is None else at_least
+
+    def claimed() -> bool:
+        return sum(status_of(sessions, j) is JobStatus.RUNNING for j in job_ids) >= wanted
+
+    wait_for(claimed)
+
+
+def fetching(sessions: sessionmaker[Session]) -> Callable[[], bool]:
+    """A condition: a running job holds a product lock (a fetch is in flight)."""
+    return lambda: count(sessions, product_locks) > 0

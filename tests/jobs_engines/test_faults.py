@@ -1,4 +1,4 @@
-"""Fault tests on both engines: a killed worker, a broker that is down, a crashing job, and
+"""Fault tests on every engine setup: a killed worker, a broker that is down, a crashing job, and
 Celery's terminate on a real prefork worker.
 
 Killed workers are real `pricewatch worker` processes (SIGKILL to their process group, pool
@@ -31,12 +31,14 @@ from pricewatch.worker.celery_engine import CeleryEngine
 from tests.jobs.conftest import catalog_snapshot, ended, seed_catalog, seed_slow, status_of
 
 from .conftest import (
+    CELERY_POSTGRESQL,
     FAST,
     AnyEngine,
     ProcessWorker,
     ThreadWorker,
     ThrowAwayRedis,
     count,
+    fetching,
     make_engine,
     wait_for,
     worker_environment,
@@ -262,9 +264,8 @@ def _progress(sessions: sessionmaker[Session], job_id: int) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine_name", ["celery"])  # Huey's thread workers cannot terminate
+@pytest.mark.parametrize("engine_setup", [CELERY_POSTGRESQL])  # Huey's threads cannot terminate
 def test_celery_revoke_terminate_on_prefork_stops_a_running_job_cleanly(
-    engine_name: str,
     settings: Settings,
     real_sessions: sessionmaker[Session],
     demo_shop: DemoShop,
@@ -282,7 +283,7 @@ def test_celery_revoke_terminate_on_prefork_stops_a_running_job_cleanly(
             engine=engine,
             item_filter=ItemFilter(include_categories=["slow"]),
         )
-        wait_for(lambda: count(real_sessions, product_locks) > 0, timeout=30)
+        wait_for(fetching(real_sessions))
         asked = time.monotonic()
         cancelled = jobs.cancel(sessions=real_sessions, engine=engine, job_id=created.job_id)
         assert (cancelled.status, cancelled.revoked) == (JobStatus.RUNNING, True)

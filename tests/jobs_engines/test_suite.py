@@ -1,22 +1,36 @@
-"""The job suite on both engines: enqueue, catalog jobs, cancel, cancel-all, retry, hand-back."""
+"""The job suite on every engine setup: enqueue, catalog jobs, cancel, cancel-all, retry,
+hand-back, the idle heartbeat."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from pricewatch.adapters.db import job_repository as repo
+from pricewatch.adapters.db import ops_repository as ops_repo
 from pricewatch.adapters.db.job_tables import product_locks
 from pricewatch.adapters.db.tables import price_history
 from pricewatch.demo import DemoShop
 from pricewatch.domain.job import ItemFilter, JobStatus
 from pricewatch.services import jobs
 from pricewatch.worker.celery_engine import CeleryEngine
-from tests.jobs.conftest import ended, seed_slow, status_of
+from pricewatch.worker.heartbeat import heartbeat_name
+from tests.jobs.conftest import catalog_snapshot, ended, seed_catalog, seed_slow, status_of
 
-from .conftest import AnyEngine, ThreadWorker, count, wait_for
+from .conftest import (
+    CELERY_POSTGRESQL,
+    HUEY_SETUPS,
+    AnyEngine,
+    ThreadWorker,
+    count,
+    fetching,
+    wait_for,
+    wait_until_claimed,
+)
 
 StartWorker = Callable[[], ThreadWorker]
 
@@ -41,34 +55,42 @@ def test_enqueue_then_worker_saves_price_rows(
     assert len(task_ids) == 3
 
 
-def test_scrape_all_counts_every_item_and_a_failure_is_partial(
+def test_scrape_all_filters_counts_every_item_and_a_failure_is_partial(
     real_sessions: sessionmaker[Session],
     engine: AnyEngine,
     start_worker: StartWorker,
     demo_shop: DemoShop,
 ) -> None:
-    from tests.jobs.conftest import catalog_snapshot, ended, seed_catalog
-
     good = demo_shop.catalog.products[:3]
+    other = demo_shop.catalog.products[3]
     seed_catalog(
         real_sessions,
         [
             *(
-                catalog_snapshot(demo_shop, p.url_path, reference=p.sku, category="phones")
+                catalog_snapshot(demo_shop, p.url_path, reference=p.sku, category="Phones")
                 for p in good
             ),
             catalog_snapshot(demo_shop, "/robot-check", reference="BLOCKED", category="phones"),
+            catalog_snapshot(demo_shop, "/gone/nowhere", reference="GONE", category="books"),
+            catalog_snapshot(
+                demo_shop, other.url_path, reference="X", source="other", category="phones"
+            ),
         ],
     )
-    start_worker()
-    created = jobs.enqueue_scrape_all(
-        sessions=real_sessions, engine=engine, item_filter=ItemFilter(include_categories=["phones"])
+    chosen = ItemFilter(
+        include_categories=["phones"], include_products=["GONE"], exclude_sources=["other"]
     )
+    start_worker()
+    created = jobs.enqueue_scrape_all(sessions=real_sessions, engine=engine, item_filter=chosen)
     wait_for(ended(real_sessions, created.job_id))
     job = jobs.get(sessions=real_sessions, job_id=created.job_id)
     assert job.status is JobStatus.PARTIAL
-    assert (job.progress.completed, job.progress.total) == (4, 4)
-    assert (job.counts.errors, job.counts.created + job.counts.updated) == (1, 3)
+    assert (job.progress.completed, job.progress.total) == (5, 5)
+    assert (job.counts.errors, job.counts.created + job.counts.updated) == (2, 3)
+    log = [e.message for e in jobs.events(sessions=real_sessions, job_id=created.job_id)]
+    assert any("5 product(s) selected" in line for line in log)
+    assert any("/robot-check" in line and "blocked" in line for line in log)
+    assert any("/gone/nowhere" in line and "not_found" in line for line in log)
 
 
 def test_cancel_of_a_pending_job_it_never_starts(
@@ -101,7 +123,7 @@ def test_cancel_of_a_running_scrape_all_stops_within_five_seconds(
     created = jobs.enqueue_scrape_all(
         sessions=real_sessions, engine=engine, item_filter=ItemFilter(include_categories=["slow"])
     )
-    wait_for(lambda: count(real_sessions, product_locks) > 0)  # fetches in flight
+    wait_for(fetching(real_sessions))
     asked = time.monotonic()
     cancelled = jobs.cancel(sessions=real_sessions, engine=engine, job_id=created.job_id)
     assert cancelled.status is JobStatus.RUNNING
@@ -130,7 +152,7 @@ def test_cancel_all_leaves_no_job_running(
         ).job_id
         for n in range(4)  # three worker slots: three run, one waits
     ]
-    wait_for(lambda: sum(status_of(real_sessions, j) is JobStatus.RUNNING for j in ids) >= 3)
+    wait_until_claimed(real_sessions, *ids, at_least=3)
     done = jobs.cancel_all(sessions=real_sessions, engine=engine)
     assert {c.job_id for c in done} == set(ids)
     wait_for(ended(real_sessions, *ids), timeout=5.0)
@@ -169,24 +191,44 @@ def test_worker_shutdown_hands_a_running_job_back(
     created = jobs.enqueue_scrape_all(
         sessions=real_sessions, engine=engine, item_filter=ItemFilter(include_categories=["slow"])
     )
-    wait_for(lambda: status_of(real_sessions, created.job_id) is JobStatus.RUNNING)
+    wait_until_claimed(real_sessions, created.job_id)
     stopping = time.monotonic()
     worker.stop()
     assert time.monotonic() - stopping < 5.0
     job = jobs.get(sessions=real_sessions, job_id=created.job_id)
-    assert (job.status, job.lease_owner) == (JobStatus.PENDING, None)
+    # A hand-back at shutdown is not an attempt: restarts never use up the job's attempts.
+    assert (job.status, job.lease_owner, job.attempts) == (JobStatus.PENDING, None, 0)
     log = [e.message for e in jobs.events(sessions=real_sessions, job_id=created.job_id)]
     assert "shutting down" in log[-1]
-    # The engine kept the task: the next worker runs the job again (attempt 2); cancel ends it.
+    # The engine kept the task: the next worker claims the job again; cancel ends it.
     start_worker()
-    wait_for(lambda: jobs.get(sessions=real_sessions, job_id=created.job_id).attempts == 2)
+    wait_until_claimed(real_sessions, created.job_id)
+    assert jobs.get(sessions=real_sessions, job_id=created.job_id).attempts == 1
+    log = [e.message for e in jobs.events(sessions=real_sessions, job_id=created.job_id)]
+    assert sum(line.startswith("started on ") for line in log) == 2
     jobs.cancel(sessions=real_sessions, engine=engine, job_id=created.job_id)
     wait_for(ended(real_sessions, created.job_id), timeout=5.0)
 
 
+# Celery's heartbeat is its pool children's (started after fork): the thread pool here has none.
+@pytest.mark.parametrize("engine_setup", HUEY_SETUPS)
+def test_an_idle_worker_records_its_heartbeat(engine: AnyEngine, start_worker: StartWorker) -> None:
+    """/health can tell an idle worker from a dead one: the worker beats with no job to run."""
+
+    def beats() -> list[datetime]:
+        with engine.sessions()() as session:
+            states = ops_repo.list_states(session=session)
+        return [s.at for s in states if s.name == heartbeat_name()]
+
+    start_worker()
+    wait_for(lambda: bool(beats()), timeout=10)
+    first = beats()[0]
+    wait_for(lambda: beats()[0] > first, timeout=10)  # again, every heartbeat_seconds
+
+
+@pytest.mark.parametrize("engine_setup", [CELERY_POSTGRESQL])  # Huey's: tests/jobs
 def test_celery_app_is_configured_for_redelivery(engine: AnyEngine) -> None:
-    if not isinstance(engine, CeleryEngine):
-        return  # Huey's settings are covered in tests/jobs
+    assert isinstance(engine, CeleryEngine)
     conf = engine.app.conf
     assert (conf.task_acks_late, conf.task_reject_on_worker_lost) == (True, True)
     assert conf.worker_prefetch_multiplier == 1

@@ -233,10 +233,11 @@ class Run:
     def resume(self, items: list[CatalogItem]) -> list[CatalogItem]:
         """The items earlier attempts did not finish; their counts and progress carried on."""
         done = job_items.finished(session=self.session, job_id=self.job.id)
-        if self.job.attempts > 1:
-            job_items.take_over_locks(
-                session=self.session, holder_prefix=self._job_holder, holder=self._holder
-            )
+        # An earlier run (a failed attempt, or one handed back at a worker's shutdown, which is
+        # not counted as an attempt) may have left locks on the items it was checking.
+        job_items.take_over_locks(
+            session=self.session, holder_prefix=self._job_holder, holder=self._holder
+        )
         self.session.commit()
         remaining = [i for i in items if i.id not in done.item_ids]
         total = len(remaining) + len(done.item_ids)
@@ -365,7 +366,8 @@ def _stopped(run: Run) -> RunOutcome:
         run.flush_events()
         return RunOutcome(run.job.id, claimed=True)  # another worker owns the job now
     if reason is StopReason.SHUTDOWN:
-        return _release(run, f"the worker is shutting down {done}; the job runs again", 0.0)
+        message = f"the worker is shutting down {done}; the job runs again"
+        return _release(run, message, 0.0, count_attempt=False)
     if reason is StopReason.TIME_LIMIT:
         limit = f"time limit of {run.config.time_limit:g} s exceeded {done}"
         return _finish(run, JobStatus.FAILED, limit)
@@ -405,11 +407,16 @@ def _finish(run: Run, status: JobStatus, error: str | None) -> RunOutcome:
     return RunOutcome(run.job.id, claimed=True, status=status if finished else None)
 
 
-def _release(run: Run, message: str, delay: float) -> RunOutcome:
+def _release(run: Run, message: str, delay: float, *, count_attempt: bool = True) -> RunOutcome:
     run.session.rollback()
     run.flush()
     repo.release_job(
-        session=run.session, job_id=run.job.id, worker_id=run.worker_id, now=utc_now(), error=None
+        session=run.session,
+        job_id=run.job.id,
+        worker_id=run.worker_id,
+        now=utc_now(),
+        error=None,
+        count_attempt=count_attempt,
     )
     run.session.commit()
     run.event(EventLevel.WARNING, message)

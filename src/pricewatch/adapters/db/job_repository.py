@@ -312,9 +312,19 @@ def finish_job(
 
 
 def release_job(
-    *, session: Session, job_id: int, worker_id: str, now: datetime, error: str | None = None
+    *,
+    session: Session,
+    job_id: int,
+    worker_id: str,
+    now: datetime,
+    error: str | None = None,
+    count_attempt: bool = True,
 ) -> bool:
-    """Give a running job back (pending) for the engine to run again; False if not held."""
+    """Give a running job back (pending) for the engine to run again; False if not held.
+
+    Without `count_attempt` (a worker shutting down hands its jobs back), this run does not
+    count as one of the job's attempts: restarting workers never uses up `max_attempts`.
+    """
     stmt = (
         update(jobs)
         .where(_leased(job_id, worker_id))
@@ -324,6 +334,7 @@ def release_job(
             heartbeat_at=now,
             progress_current=None,
             error=error,
+            attempts=jobs.c.attempts if count_attempt else jobs.c.attempts - 1,
         )
         .returning(jobs.c.id)
     )
