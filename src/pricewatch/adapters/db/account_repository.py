@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import CursorResult, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pricewatch.adapters.db.account_tables import (
@@ -21,6 +20,7 @@ from pricewatch.adapters.db.account_tables import (
     users,
     web_sessions,
 )
+from pricewatch.adapters.db.dialects import upsert_insert
 
 __all__ = [
     "SessionRecord",
@@ -441,7 +441,7 @@ def get_preference(*, session: Session, key: str) -> str | None:
 
 def set_preference(*, session: Session, key: str, value: str, now: datetime) -> None:
     """Set a preference (insert or replace)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     stmt = insert(app_preferences).values(key=key, value=value, updated_at=now)
     session.execute(
         stmt.on_conflict_do_update(

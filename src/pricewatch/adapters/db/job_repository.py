@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Row, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
+from pricewatch.adapters.db.dialects import upsert_insert
 from pricewatch.adapters.db.job_tables import job_events, jobs, product_locks
 from pricewatch.adapters.db.keys import normalise_url
 from pricewatch.adapters.db.prepared import Prepared
@@ -452,7 +452,7 @@ def lock_key(url: str) -> str:
 
 def _lock_upsert(dialect: str) -> ClauseElement:
     """INSERT ... ON CONFLICT DO UPDATE ... WHERE expired or ours, RETURNING the key."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     taken = product_locks.c
     stmt = insert(product_locks).values(
         lock_key=bindparam("k_key", type_=taken.lock_key.type),

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Engine, and_, create_engine, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Delete
 
+from pricewatch.adapters.db.dialects import upsert_insert
 from pricewatch.adapters.db.engine import normalise_url
 from pricewatch.adapters.db.job_tables import job_events, jobs
 from pricewatch.adapters.db.ops_tables import ops_state
@@ -70,8 +70,7 @@ class DueCheck:
 
 
 def _upsert(session: Session) -> Callable[..., Any]:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return upsert_insert(session.get_bind().dialect.name)
 
 
 def put_state(

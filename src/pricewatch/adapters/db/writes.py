@@ -46,9 +46,10 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ClauseElement
 
+from pricewatch.adapters.db.dialects import upsert_insert
 from pricewatch.adapters.db.keys import URL_REFERENCE_PREFIX, ProductKey
 from pricewatch.adapters.db.prepared import BulkInsert, BulkUpdate, Prepared, pipelined
 from pricewatch.adapters.db.tables import (
@@ -333,11 +334,7 @@ def _select_products(
 
 def _insert(dialect: str, target: Table) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT."""
-    if dialect == "postgresql":
-        return postgresql.insert(target)
-    if dialect == "sqlite":
-        return sqlite.insert(target)
-    raise NotImplementedError(f"unsupported database {dialect!r}")
+    return upsert_insert(dialect)(target)
 
 
 def _insert_products(connection: Connection, pages: list[Keyed]) -> set[ProductKey]:
