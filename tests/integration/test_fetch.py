@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -34,7 +35,12 @@ from pricewatch.adapters.scraping.fetch import (
     retry_after_seconds,
     supported_encodings,
 )
-from pricewatch.adapters.scraping.guard import GuardedTransport, SystemResolver, UrlGuard
+from pricewatch.adapters.scraping.guard import (
+    GuardedTransport,
+    SystemResolver,
+    UrlGuard,
+    shared_tls_context,
+)
 from pricewatch.config import FetchSettings
 from pricewatch.domain.snapshot import FetchMethod
 
@@ -741,3 +747,17 @@ async def test_injected_transport_is_still_guarded() -> None:
             await fetcher.fetch("http://shop.test/go")
     assert result.content == b"<p>ok</p>"
     assert [str(call.url) for call in calls] == ["http://shop.test/p", "http://shop.test/go"]
+
+
+def test_every_fetcher_of_a_process_shares_one_verifying_tls_context() -> None:
+    # Building a context parses the CA bundle (~15 ms, ~3 MB): jobs must not each build one.
+    guard = UrlGuard.from_settings(FetchSettings())
+    first, second = GuardedTransport(guard=guard), GuardedTransport(guard=guard)
+    context = shared_tls_context()
+    assert first._pool._ssl_context is context
+    assert second._pool._ssl_context is context
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    unverified = GuardedTransport(guard=guard, verify=False)._pool._ssl_context
+    assert unverified is not context
+    assert unverified is not None
+    assert unverified.verify_mode == ssl.CERT_NONE
