@@ -41,7 +41,9 @@ function linear([d0, d1], [r0, r1]) {
   return (v) => r0 + (v - d0) * k;
 }
 
-/** Time domain of the chart: the zoomed range, or the data's own span (at least a day). */
+/** Time domain of the chart: the zoomed range, or the data's own span (at least a day, and
+ * then the day up to now: a product checked once shows its check at the right, not in the
+ * middle of a day that has not happened yet). */
 function timeDomain(points, range) {
   const times = points.map((p) => p.t);
   let start = Math.min(...times);
@@ -49,9 +51,8 @@ function timeDomain(points, range) {
   if (range !== "all") start = Math.min(start, Date.now() - Number(range) * DAY_MS);
   if (range !== "all") end = Math.max(end, Date.now());
   if (end - start < DAY_MS) {
-    const middle = (start + end) / 2;
-    start = middle - DAY_MS / 2;
-    end = middle + DAY_MS / 2;
+    end = Math.max(end, Math.min(Date.now(), start + DAY_MS));
+    start = Math.min(start, end - DAY_MS);
   }
   return [start, end];
 }
@@ -151,12 +152,14 @@ function drawPoints(group, points, x, y) {
   });
 }
 
-/** Runs of equal stock status: [{status, from, to}], each lasting until the next run. */
+/** Runs of equal stock status: [{status, from, to}], each lasting until the next run; the
+ * last one until now (or the end of the domain), never into the future. */
 function stockRuns(points, domainEnd) {
   const runs = [];
+  const lastEnd = Math.min(domainEnd, Date.now());
   for (const [i, p] of points.entries()) {
     const status = STOCK_LABELS[p.availability] ? p.availability : "unknown";
-    const to = i + 1 < points.length ? points[i + 1].t : Math.max(p.t, domainEnd);
+    const to = i + 1 < points.length ? points[i + 1].t : Math.max(p.t, lastEnd);
     const last = runs.at(-1);
     if (last?.status === status) last.to = to;
     else runs.push({ status, from: p.t, to });
