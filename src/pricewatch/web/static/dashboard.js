@@ -1,4 +1,5 @@
-// The dashboard's "add products" form: posts the URLs to /api/products and shows the job.
+// The dashboard's "add products" form: posts the URLs to /api/products, shows the jobs, and
+// brings their products into the list as their checks end.
 import { ApiError, api, el, toast } from "./app.js";
 
 const form = document.getElementById("add-products");
@@ -41,17 +42,41 @@ function announce(jobs) {
 
 const FOLLOW_MS = 2000;
 
-/** Once every job has ended, offer to show the new products (the list is rendered server-side). */
+/** Swap in the product list as the server renders it now (same search, sort and page); false
+ * when it cannot (the dashboard was still empty: the page itself changes shape). */
+async function refreshList() {
+  const current = document.getElementById("product-list");
+  if (!current) return false;
+  const response = await fetch(location.pathname + location.search, { headers: { accept: "text/html" } });
+  if (!response.ok) return false;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const list = fresh.getElementById("product-list");
+  if (!list) return false;
+  current.replaceWith(document.adoptNode(list));
+  const count = fresh.getElementById("products-count");
+  if (count) document.getElementById("products-count")?.replaceWith(document.adoptNode(count));
+  return true;
+}
+
+/** Follow the jobs: the list shows each product as its check ends; a last toast says so. */
 async function followJobs(jobs) {
   let waiting = jobs.map((job) => job.id);
+  let shown = true;
   for (let round = 0; waiting.length && round < 300; round += 1) {
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
     const states = await Promise.all(waiting.map((id) => api("GET", `/api/jobs/${id}`).catch(() => null)));
-    waiting = waiting.filter((_, i) => !states[i] || ["pending", "running"].includes(states[i].status));
+    const still = waiting.filter((_, i) => !states[i] || ["pending", "running"].includes(states[i].status));
+    if (still.length < waiting.length) shown = await refreshList().catch(() => false);
+    waiting = still;
   }
   if (waiting.length) return;
+  const done = `${jobs.length === 1 ? "The product was" : "The products were"} checked.`;
+  if (shown) {
+    toast(done);
+    return;
+  }
   const show = el("a", { href: location.pathname + location.search }, ["Show them"]);
-  toast(el("span", {}, [`${jobs.length === 1 ? "The product was" : "The products were"} checked. `, show]));
+  toast(el("span", {}, [`${done} `, show]));
 }
 
 function rejectedOf(error) {
