@@ -87,6 +87,10 @@ def test_scrape_all_filters_counts_every_item_and_a_failure_is_partial(
     assert job.status is JobStatus.PARTIAL
     assert (job.progress.completed, job.progress.total) == (5, 5)
     assert (job.counts.errors, job.counts.created + job.counts.updated) == (2, 3)
+    # The job says why it is not a success: how many items failed, and the first one.
+    assert job.error is not None
+    assert job.error.startswith("2 of 5 item(s) failed; the first: http")
+    assert "/robot-check: blocked" in job.error or "/gone/nowhere: not_found" in job.error
     log = [e.message for e in jobs.events(sessions=real_sessions, job_id=created.job_id)]
     assert any("5 product(s) selected" in line for line in log)
     assert any("/robot-check" in line and "blocked" in line for line in log)
@@ -173,7 +177,11 @@ def test_retry_of_a_failed_job_runs_as_a_linked_job(
         sessions=real_sessions, engine=engine, urls=[demo_shop.url("/robot-check")]
     )
     wait_for(ended(real_sessions, failed.job_id))
-    assert status_of(real_sessions, failed.job_id) is JobStatus.FAILED
+    first = jobs.get(sessions=real_sessions, job_id=failed.job_id)
+    assert first.status is JobStatus.FAILED
+    # The job's error is its one item's: which page, and why.
+    assert first.error is not None
+    assert first.error.startswith(f"{demo_shop.url('/robot-check')}: blocked")
     again = jobs.retry(sessions=real_sessions, engine=engine, job_id=failed.job_id)
     wait_for(ended(real_sessions, again.job_id))
     job = jobs.get(sessions=real_sessions, job_id=again.job_id)

@@ -133,6 +133,8 @@ class Run:
         self.progress = JobProgress()
         self.counts = JobCounts()
         self.stop_reason: StopReason | None = None
+        #: The first item of this run that failed, and why (the job's error when it fails).
+        self.first_item_error: str | None = None
         self._events: list[tuple[EventLevel, str, datetime]] = []
         self._dirty = False
         self._flushed_at = time.monotonic()
@@ -348,7 +350,19 @@ def _conclude(run: Run, items: asyncio.Task[JobCounts]) -> RunOutcome:
         return _stopped(run)
     if error is not None:
         return _failed(run, _first_leaf(error))
-    return _finish(run, final_status(items.result()), None)
+    counts = items.result()
+    status = final_status(counts)
+    why = None if status is JobStatus.SUCCEEDED else _item_errors(run, counts)
+    return _finish(run, status, why)
+
+
+def _item_errors(run: Run, counts: JobCounts) -> str:
+    """Why a job whose items failed is not a success: the item's error for a job of one item;
+    else how many failed, and the first one (of this run: earlier attempts' are in the log)."""
+    if run.progress.total == 1 and run.first_item_error:
+        return run.first_item_error
+    first = f"; the first: {run.first_item_error}" if run.first_item_error else ""
+    return f"{counts.errors} of {run.progress.total} item(s) failed{first}"
 
 
 def _first_leaf(error: BaseException) -> BaseException:
@@ -528,6 +542,7 @@ def _counted(run: Run, snapshot: ProductSnapshot, outcome: Outcome) -> JobCounts
     reason = failure_reason(snapshot)
     if reason is not None:
         run.event(EventLevel.ERROR, f"{snapshot.url}: {reason}")
+        run.first_item_error = run.first_item_error or f"{snapshot.url}: {reason}"
     else:
         price = f"{snapshot.price} {snapshot.currency or ''}".strip() if snapshot.price else ""
         run.event(
