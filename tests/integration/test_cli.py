@@ -180,3 +180,25 @@ def test_a_database_that_is_down_spools_and_replays(
     assert replay.exit_code == 0, replay.output
     assert _rows(database, "SELECT count(*) FROM price_history") == [(1,)]
     assert spool.read_text() == ""
+
+
+def test_info_shows_where_things_are_without_passwords(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    data = tmp_path / "data"
+    assert f"database: sqlite:///{data / 'pricewatch.db'}" in result.output
+    assert f"job queue: embedded (Huey) in {data / 'queue.db'}" in result.output
+    assert "worker: 2 job(s) at once (threads), nice 10" in result.output
+    assert "web: http://127.0.0.1:8000/" in result.output
+    monkeypatch.setenv("PW_DB_URL", "postgresql://pw:s3cret@db.example/pw")
+    monkeypatch.setenv("PW_BROKER_URL", "redis://:s3cret@queue.example:6379/0")
+    monkeypatch.setenv("PW_WEB_PORT", "8100")
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert "database: postgresql://pw:***@db.example/pw" in result.output
+    assert "job queue: Celery on redis://:***@queue.example:6379/0" in result.output
+    assert "(pool processes)" in result.output
+    assert "web: http://127.0.0.1:8100/" in result.output

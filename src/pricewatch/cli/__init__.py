@@ -373,10 +373,41 @@ def _display_price(snapshot: ProductSnapshot) -> str:
 def info() -> None:
     """Show the version, where data lives and the main settings."""
     settings = _settings()
-    Console().print(f"pricewatch {__version__}")
-    Console().print(f"data directory: {settings.data_dir}")
-    Console().print(f"browser: {settings.browser.executable_path} (mode {settings.browser.mode})")
-    Console().print(f"fetch allow-list: {', '.join(settings.fetch.allow_hosts) or '(none)'}")
+    typer.echo(f"pricewatch {__version__}")
+    for label, value in _info_lines(settings):
+        typer.echo(f"{label}: {value}")  # plain lines: long paths stay whole, for copy and grep
+
+
+def _info_lines(settings: Settings) -> list[tuple[str, str]]:
+    """What `info` shows, as (label, value): no password, nothing that needs a connection."""
+    from pricewatch.adapters.db.engine import redact
+    from pricewatch.worker.engines import uses_celery
+
+    worker, scheduler, web = settings.worker, settings.scheduler, settings.web
+    if uses_celery(settings):
+        from pricewatch.worker.celery_engine import redact_broker
+
+        queue = f"Celery on {redact_broker(settings.broker_url or '')}"
+        slots = f"{worker.workers} job(s) at once (pool processes)"
+    else:
+        from pricewatch.worker.huey_engine import queue_path
+
+        queue = f"embedded (Huey) in {queue_path(settings)}"
+        slots = f"{worker.workers} job(s) at once ({worker.worker_type}s)"
+    return [
+        ("data directory", str(settings.data_dir)),
+        ("database", redact(settings.database_url)),
+        ("job queue", queue),
+        ("worker", f"{slots}, nice {worker.nice}"),
+        (
+            "scheduler",
+            f"a tick every {scheduler.tick_seconds:g} s; logs and finished jobs kept "
+            f"{scheduler.retention_days:g} days",
+        ),
+        ("web", f"http://{web.host}:{web.port}/"),
+        ("browser", f"{settings.browser.executable_path} (mode {settings.browser.mode})"),
+        ("fetch allow-list", ", ".join(settings.fetch.allow_hosts) or "(none)"),
+    ]
 
 
 @app.command()
