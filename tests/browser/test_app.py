@@ -100,11 +100,13 @@ def test_add_two_products_and_watch_the_jobs_reach_100_percent(
 def test_the_list_shows_new_products_as_their_checks_end_without_a_reload(
     page: Page, shop: DemoShop, console: Console
 ) -> None:
-    (first,) = add_products(page, [shop.product_url(shop.catalog.products[2])])
+    (first,) = add_products(page, [shop.product_url(shop.catalog.products[-1])])
     wait_for_job(page, first)
     page.goto("/")  # the list exists now (the empty dashboard has none to refresh)
     page.evaluate("window.stillTheSamePage = true")
-    page.get_by_role("textbox", name=ADD_FIELD).fill(shop.product_url(shop.catalog.products[3]))
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/jobs" in r.url else None)
+    page.get_by_role("textbox", name=ADD_FIELD).fill(shop.product_url(shop.catalog.products[-2]))
     page.get_by_role("button", name="Add products").click()
     (job_id,) = job_ids_in_toast(page)
     (product_id,) = wait_for_job(page, job_id)["product_ids"]
@@ -112,6 +114,9 @@ def test_the_list_shows_new_products_as_their_checks_end_without_a_reload(
     expect(row).to_be_visible(timeout=JOB_TIMEOUT_MS)
     expect(page.locator("#toasts .toast").last).to_contain_text("The product was checked.")
     assert page.evaluate("window.stillTheSamePage") is True
+    # The page asks which of its jobs are still active in one request per round, by id.
+    assert asked
+    assert all(re.search(rf"/api/jobs\?.*\bid={job_id}\b", url) for url in asked), asked
     total = api_json(page, "/api/products")["total"]
     expect(page.locator("#products-count")).to_contain_text(f"{total} product")
     assert console.errors == []

@@ -144,8 +144,25 @@ def test_list_pages_newest_first_with_status_filter_and_totals(authed: WebClient
     assert authed.get("/api/jobs", params={"offset": 99}).json()["items"] == []
 
 
+def test_list_filters_by_job_ids_with_the_status_filter(authed: WebClient) -> None:
+    created = create_scrape(authed, *(f"https://shop.example/{n}" for n in range(4)))
+    ids = [j["id"] for j in created]
+    authed.post(f"/api/jobs/{ids[0]}/cancel")
+    chosen = [("id", str(ids[0])), ("id", str(ids[2])), ("id", "999999")]
+    listed = authed.get("/api/jobs", params=chosen).json()
+    assert [j["id"] for j in listed["items"]] == [ids[2], ids[0]]
+    assert listed["total"] == 2
+    # Which of the jobs a page follows are still active: the cancelled one is not.
+    active = [*chosen, ("status", "pending"), ("status", "running")]
+    still = authed.get("/api/jobs", params=active).json()
+    assert ([j["id"] for j in still["items"]], still["total"]) == ([ids[2]], 1)
+    too_many = [("id", str(n)) for n in range(1, 202)]
+    assert authed.get("/api/jobs", params=too_many).status_code == 422
+
+
 @pytest.mark.parametrize(
-    "params", [{"status": "done"}, {"limit": -1}, {"limit": 500}, {"offset": -1}]
+    "params",
+    [{"status": "done"}, {"limit": -1}, {"limit": 500}, {"offset": -1}, {"id": 0}, {"id": "x"}],
 )
 def test_bad_list_parameters_are_422(authed: WebClient, params: dict[str, object]) -> None:
     assert authed.get("/api/jobs", params=params).status_code == 422

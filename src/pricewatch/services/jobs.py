@@ -326,13 +326,17 @@ def page(
     *,
     sessions: SessionFactory,
     statuses: Sequence[JobStatus] = (),
+    ids: Sequence[int] = (),
     limit: int = 50,
     offset: int = 0,
 ) -> JobPage:
-    """Jobs newest first, `offset` of them skipped, with the total matching `statuses`."""
+    """Jobs newest first, `offset` of them skipped, with the total matching `statuses` and
+    `ids` (each a filter when not empty)."""
     with sessions() as session:
-        items = job_stats.job_page(session=session, statuses=statuses, limit=limit, offset=offset)
-        total = job_stats.count_jobs(session=session, statuses=statuses)
+        items = job_stats.job_page(
+            session=session, statuses=statuses, ids=ids, limit=limit, offset=offset
+        )
+        total = job_stats.count_jobs(session=session, statuses=statuses, ids=ids)
         touched = job_stats.touched_products(session=session, records=items)
     return JobPage(items, total, limit, offset, touched)
 

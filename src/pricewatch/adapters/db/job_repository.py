@@ -177,14 +177,17 @@ def list_jobs(
     *,
     session: Session,
     statuses: Collection[JobStatus] = (),
+    ids: Collection[int] = (),
     kind: JobKind | None = None,
     limit: int = 50,
     before_id: int | None = None,
 ) -> list[JobRecord]:
-    """Jobs newest first, optionally of some statuses or one kind; `before_id` pages on."""
+    """Jobs newest first, optionally of some statuses, ids or one kind; `before_id` pages on."""
     stmt = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
     if statuses:
         stmt = stmt.where(jobs.c.status.in_(sorted(s.value for s in statuses)))
+    if ids:
+        stmt = stmt.where(jobs.c.id.in_(sorted(set(ids))))
     if kind is not None:
         stmt = stmt.where(jobs.c.kind == kind.value)
     if before_id is not None:

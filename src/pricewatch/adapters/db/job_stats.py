@@ -38,20 +38,30 @@ class JobWindow:
     average_duration_seconds: float | None
 
 
-def _where(statuses: Collection[JobStatus]) -> list[Any]:
-    if not statuses:
-        return []
-    return [jobs.c.status.in_(sorted(s.value for s in statuses))]
+def _where(statuses: Collection[JobStatus], ids: Collection[int] = ()) -> list[Any]:
+    where = []
+    if statuses:
+        where.append(jobs.c.status.in_(sorted(s.value for s in statuses)))
+    if ids:
+        where.append(jobs.c.id.in_(sorted(set(ids))))
+    return where
 
 
-def count_jobs(*, session: Session, statuses: Collection[JobStatus] = ()) -> int:
-    """How many jobs have one of `statuses` (all jobs when empty)."""
-    stmt = select(func.count()).select_from(jobs).where(*_where(statuses))
+def count_jobs(
+    *, session: Session, statuses: Collection[JobStatus] = (), ids: Collection[int] = ()
+) -> int:
+    """How many jobs have one of `statuses` and one of `ids` (no restriction when empty)."""
+    stmt = select(func.count()).select_from(jobs).where(*_where(statuses, ids))
     return int(session.execute(stmt).scalar_one())
 
 
 def job_page(
-    *, session: Session, statuses: Collection[JobStatus] = (), limit: int = 50, offset: int = 0
+    *,
+    session: Session,
+    statuses: Collection[JobStatus] = (),
+    ids: Collection[int] = (),
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[JobRecord]:
     """Jobs newest first, skipping `offset` of them.
 
@@ -60,7 +70,7 @@ def job_page(
     """
     first = (
         select(jobs.c.id)
-        .where(*_where(statuses))
+        .where(*_where(statuses, ids))
         .order_by(jobs.c.id.desc())
         .limit(1)
         .offset(offset)
@@ -69,7 +79,7 @@ def job_page(
     if first_id is None:
         return []
     return job_repository.list_jobs(
-        session=session, statuses=statuses, limit=limit, before_id=first_id + 1
+        session=session, statuses=statuses, ids=ids, limit=limit, before_id=first_id + 1
     )
 
 

@@ -9,6 +9,7 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import Field
 
 from pricewatch.adapters.db.job_repository import EventRecord, JobRecord
 from pricewatch.domain.job import ItemFilter, JobStatus, TriggeredBy, is_terminal
@@ -56,11 +57,22 @@ CONFLICT = responses(404, 409)
 def list_jobs(
     context: Context,
     status: Annotated[list[JobStatus] | None, Query(description="Only these statuses")] = None,
+    job_id: Annotated[
+        list[Annotated[int, Field(ge=1)]] | None,
+        Query(alias="id", max_length=200, description="Only these jobs (up to 200 ids)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> JobList:
-    """Jobs newest first, with the total matching the status filter."""
-    page = jobs.page(sessions=context.reads, statuses=status or (), limit=limit, offset=offset)
+    """Jobs newest first, with the total matching the filters (e.g. which of the jobs a page
+    follows are still active: `?id=1&id=2&status=pending&status=running`)."""
+    page = jobs.page(
+        sessions=context.reads,
+        statuses=status or (),
+        ids=job_id or (),
+        limit=limit,
+        offset=offset,
+    )
     return JobList(
         items=[Job.of(r, page.product_ids.get(r.id, [])) for r in page.items],
         total=page.total,

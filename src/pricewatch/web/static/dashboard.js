@@ -41,6 +41,8 @@ function announce(jobs) {
 }
 
 const FOLLOW_MS = 2000;
+/** Jobs asked about per request (the most /api/jobs lists at once). */
+const FOLLOW_BATCH = 200;
 
 /** Swap in the product list as the server renders it now (same search, sort and page); false
  * when it cannot (the dashboard was still empty: the page itself changes shape). */
@@ -58,14 +60,31 @@ async function refreshList() {
   return true;
 }
 
+/** Which of these jobs are still pending or running: one request per 200 jobs (the API's
+ * limit); a batch that could not be asked counts as still active. */
+async function stillActive(ids) {
+  const batches = [];
+  for (let i = 0; i < ids.length; i += FOLLOW_BATCH) batches.push(ids.slice(i, i + FOLLOW_BATCH));
+  const answers = await Promise.all(batches.map(async (batch) => {
+    const query = new URLSearchParams([["status", "pending"], ["status", "running"], ["limit", String(FOLLOW_BATCH)]]);
+    for (const id of batch) query.append("id", String(id));
+    try {
+      const page = await api("GET", `/api/jobs?${query}`);
+      return page.items.map((job) => job.id);
+    } catch {
+      return batch;
+    }
+  }));
+  return answers.flat();
+}
+
 /** Follow the jobs: the list shows each product as its check ends; a last toast says so. */
 async function followJobs(jobs) {
   let waiting = jobs.map((job) => job.id);
   let shown = true;
   for (let round = 0; waiting.length && round < 300; round += 1) {
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
-    const states = await Promise.all(waiting.map((id) => api("GET", `/api/jobs/${id}`).catch(() => null)));
-    const still = waiting.filter((_, i) => !states[i] || ["pending", "running"].includes(states[i].status));
+    const still = await stillActive(waiting);
     if (still.length < waiting.length) shown = await refreshList().catch(() => false);
     waiting = still;
   }
