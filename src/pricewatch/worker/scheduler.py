@@ -10,13 +10,9 @@ does the work that was missed, since every duty reads what is due from the datab
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from types import FrameType
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 
@@ -25,6 +21,7 @@ from pricewatch.services import pipeline
 from pricewatch.services.jobs import JobEngine, SessionFactory, open_sessions
 from pricewatch.services.maintenance import BrokerCheck
 from pricewatch.services.scheduler import TickReport, tick
+from pricewatch.worker.signals import stopping_on_signals
 
 _log = logging.getLogger("pricewatch.scheduler")
 
@@ -67,7 +64,7 @@ class SchedulerLoop:
 
     def run(self) -> None:
         """Tick until asked to stop; signal handlers only when run on the main thread."""
-        with self._signals(), open_sessions(self.settings) as sessions:
+        with stopping_on_signals(self.request_stop), open_sessions(self.settings) as sessions:
             _log.info("scheduler ticking every %g s", self.interval)
             while not self._stop.is_set():
                 started = time.monotonic()
@@ -92,20 +89,3 @@ class SchedulerLoop:
         _log.info(report.summary())
         if self.on_tick is not None:
             self.on_tick(report)
-
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        for signum in previous:
-            signal.signal(signum, self._on_signal)
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> Any:
-        self.request_stop()

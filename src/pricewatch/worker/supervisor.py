@@ -18,10 +18,10 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
+
+from pricewatch.worker.signals import stopping_on_signals
 
 _log = logging.getLogger("pricewatch.supervisor")
 
@@ -86,7 +86,7 @@ class Supervisor:
 
     def run(self) -> int:
         """Supervise until SIGINT/SIGTERM or `request_stop()`; 0, or 1 when a child cannot start."""
-        with self._signals():
+        with stopping_on_signals(self.request_stop):
             try:
                 for child in self.children:
                     self._start(child)
@@ -163,20 +163,3 @@ class Supervisor:
     def _send(self, child: _Child, signum: signal.Signals) -> None:
         if child.process is not None:
             child.process.send_signal(signum)  # a no-op once the child has been reaped
-
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        for signum in previous:
-            signal.signal(signum, self._on_signal)
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.request_stop()
