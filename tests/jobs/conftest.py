@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from pricewatch.domain.job import JobStatus, is_terminal
 from pricewatch.domain.snapshot import ProductSnapshot
 from pricewatch.services import jobs, pipeline
 from pricewatch.services.jobs import JobConfig
+from pricewatch.worker.celery_engine import CeleryEngine, CeleryWorker
+from pricewatch.worker.engines import AnyEngine
 from pricewatch.worker.huey_engine import HueyEngine, HueyWorker, WorkerConfig
 from tests.db import conftest as db
 
@@ -159,23 +162,37 @@ def seed_slow(
     )
 
 
-class RunningWorker:
-    """A Huey engine and a consumer thread on it; `stop()` is graceful."""
+class ThreadWorker:
+    """A worker of either engine consuming in a background thread; `stop()` is graceful."""
 
-    def __init__(self, engine: HueyEngine) -> None:
+    def __init__(self, engine: AnyEngine) -> None:
         self.engine = engine
-        self.worker = HueyWorker(engine, periodic=False)
-        self.thread = threading.Thread(target=self.worker.run, name="huey-consumer", daemon=True)
+        self._celery: CeleryWorker | None = None
+        self._huey: HueyWorker | None = None
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> RunningWorker:
-        self.thread.start()
+    def start(self) -> ThreadWorker:
+        engine = self.engine
+        if isinstance(engine, CeleryEngine):
+            engine.stopping.clear()
+            self._celery = CeleryWorker(
+                engine, pool="threads", hostname=f"pw-test-{uuid.uuid4().hex[:8]}@localhost"
+            ).start_in_thread()
+        else:
+            self._huey = HueyWorker(engine, periodic=False)
+            self._thread = threading.Thread(target=self._huey.run, name="huey", daemon=True)
+            self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self.thread.is_alive():
-            self.worker.request_stop()
-            self.thread.join(20)
-            assert not self.thread.is_alive(), "the consumer did not stop"
+        if self._celery is not None:
+            self._celery.request_stop(timeout=20)
+            self._celery = None
+        if self._huey is not None and self._thread is not None:
+            self._huey.request_stop()
+            self._thread.join(20)
+            assert not self._thread.is_alive(), "the Huey consumer did not stop"
+            self._huey = None
 
 
 @pytest.fixture
@@ -194,12 +211,12 @@ def huey_engine(settings: Settings, tmp_path: Path) -> Iterator[HueyEngine]:
 
 
 @pytest.fixture
-def start_worker(huey_engine: HueyEngine) -> Iterator[Callable[[], RunningWorker]]:
+def start_worker(huey_engine: HueyEngine) -> Iterator[Callable[[], ThreadWorker]]:
     """Starts the consumer on `huey_engine` when called; stops it at the end of the test."""
-    started: list[RunningWorker] = []
+    started: list[ThreadWorker] = []
 
-    def start() -> RunningWorker:
-        worker = RunningWorker(huey_engine).start()
+    def start() -> ThreadWorker:
+        worker = ThreadWorker(huey_engine).start()
         started.append(worker)
         return worker
 

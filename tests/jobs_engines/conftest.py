@@ -22,7 +22,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -40,11 +39,11 @@ from pricewatch.config import Settings
 from pricewatch.demo import DemoShop
 from pricewatch.domain.job import JobStatus
 from pricewatch.services.jobs import JobConfig
-from pricewatch.worker.celery_engine import CeleryEngine, CeleryWorker
-from pricewatch.worker.huey_engine import HueyEngine, HueyWorker, WorkerConfig
+from pricewatch.worker.celery_engine import CeleryEngine
+from pricewatch.worker.huey_engine import HueyEngine, WorkerConfig
 from tests.db import conftest as db
 from tests.jobs import conftest as jobs_conftest
-from tests.jobs.conftest import job_settings, status_of
+from tests.jobs.conftest import ThreadWorker, job_settings, status_of
 
 # The database fixtures of tests/db (same databases, same isolation).
 empty_url = db.empty_url
@@ -203,39 +202,6 @@ def real_sessions(fresh_url: str) -> Iterator[sessionmaker[Session]]:
 
 class Worker(Protocol):
     def stop(self) -> None: ...
-
-
-class ThreadWorker:
-    """A worker of either engine consuming in a background thread; `stop()` is graceful."""
-
-    def __init__(self, engine: AnyEngine) -> None:
-        self.engine = engine
-        self._celery: CeleryWorker | None = None
-        self._huey: HueyWorker | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> ThreadWorker:
-        engine = self.engine
-        if isinstance(engine, CeleryEngine):
-            engine.stopping.clear()
-            self._celery = CeleryWorker(
-                engine, pool="threads", hostname=f"pw-test-{uuid.uuid4().hex[:8]}@localhost"
-            ).start_in_thread()
-        else:
-            self._huey = HueyWorker(engine, periodic=False)
-            self._thread = threading.Thread(target=self._huey.run, name="huey", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._celery is not None:
-            self._celery.request_stop(timeout=20)
-            self._celery = None
-        if self._huey is not None and self._thread is not None:
-            self._huey.request_stop()
-            self._thread.join(20)
-            assert not self._thread.is_alive(), "the Huey consumer did not stop"
-            self._huey = None
 
 
 @pytest.fixture

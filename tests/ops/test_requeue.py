@@ -15,7 +15,7 @@ from pricewatch.domain.job import JobStatus, is_terminal
 from pricewatch.domain.snapshot import utc_now
 from pricewatch.services import jobs, scheduler
 from pricewatch.worker.huey_engine import HueyEngine
-from tests.jobs.conftest import RunningWorker, status_of, wait_for
+from tests.jobs.conftest import ThreadWorker, status_of, wait_for
 
 from .conftest import add_job, claim_as_dead_worker, count
 
@@ -31,7 +31,7 @@ def backend() -> str:
 def test_a_requeued_job_runs_once_without_duplicate_price_rows(
     real_sessions: Sessions,
     huey_engine: HueyEngine,
-    start_worker: Callable[[], RunningWorker],
+    start_worker: Callable[[], ThreadWorker],
     settings: Settings,
     demo_shop: DemoShop,
 ) -> None:
