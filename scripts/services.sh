@@ -5,6 +5,7 @@
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
+rabbitmq_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 
 start_postgres() {
   command -v pg_ctlcluster >/dev/null || return 1
@@ -18,6 +19,11 @@ start_redis() {
   command -v redis-server >/dev/null || return 1
   as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
     --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+}
+
+start_rabbitmq() {
+  command -v rabbitmq-server >/dev/null || return 1
+  as_root rabbitmq-server -detached
 }
 
 wait_for() {
@@ -40,3 +46,4 @@ ensure_service() {
 
 ensure_service PostgreSQL pg_up start_postgres
 ensure_service Redis redis_up start_redis
+ensure_service RabbitMQ rabbitmq_up start_rabbitmq

@@ -1,7 +1,9 @@
-"""The job suite on each engine and database pairing pricewatch runs on.
+"""The job suite on each engine, database and broker pricewatch runs on.
 
 `engine_setup` parametrises every test here: Huey on SQLite (the default deployment), Huey on
-PostgreSQL, and Celery with Redis on PostgreSQL; `engine_name` and `backend` follow it. A test
+PostgreSQL, Celery with Redis on PostgreSQL, and Celery with RabbitMQ on PostgreSQL (the
+RabbitMQ at PW_TEST_RABBITMQ_URL, default guest@127.0.0.1:5672, a queue and exchange of the
+test's own, deleted afterwards); `engine_name` and `backend` follow it. A test
 that only means one engine names its setups (`@pytest.mark.parametrize("engine_setup", ...)`).
 PostgreSQL databases are a throw-away schema per test. Celery uses the Redis at
 PW_TEST_REDIS_URL (default 127.0.0.1:6379, database 12) with a queue of its own per test, whose
@@ -28,8 +30,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+import kombu
 import pytest
 import redis
+from kombu.exceptions import KombuError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +44,7 @@ from pricewatch.demo import DemoShop
 from pricewatch.domain.job import JobStatus
 from pricewatch.services.jobs import JobConfig
 from pricewatch.worker.celery_engine import CeleryEngine
+from pricewatch.worker.engines import uses_celery
 from pricewatch.worker.huey_engine import HueyEngine, WorkerConfig
 from tests.db import conftest as db
 from tests.jobs import conftest as jobs_conftest
@@ -51,6 +56,7 @@ fresh_url = db.fresh_url
 postgres_admin = db.postgres_admin
 
 REDIS_URL = os.environ.get("PW_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+RABBITMQ_URL = os.environ.get("PW_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 RUN_ID = uuid.uuid4().hex[:8]
 _queues = itertools.count(1)
@@ -92,31 +98,54 @@ def _missing(what: str, reason: str) -> None:
     pytest.skip(f"{what} unreachable: {reason}")
 
 
-#: The (engine, database) pairs the suite runs on, with their test ids.
-HUEY_SQLITE = pytest.param(("huey", "sqlite"), id="huey-sqlite")
-HUEY_POSTGRESQL = pytest.param(("huey", "postgresql"), id="huey-postgresql")
-CELERY_POSTGRESQL = pytest.param(("celery", "postgresql"), id="celery-postgresql")
+#: The (engine, database, broker) set-ups the suite runs on, with their test ids.
+HUEY_SQLITE = pytest.param(("huey", "sqlite", "sqlite"), id="huey-sqlite")
+HUEY_POSTGRESQL = pytest.param(("huey", "postgresql", "sqlite"), id="huey-postgresql")
+CELERY_POSTGRESQL = pytest.param(("celery", "postgresql", "redis"), id="celery-postgresql")
+CELERY_RABBITMQ = pytest.param(("celery", "postgresql", "amqp"), id="celery-rabbitmq")
 HUEY_SETUPS = [HUEY_SQLITE, HUEY_POSTGRESQL]
+#: The set-ups of the fault tests, which stop and restart a broker of their own (Redis).
 ENGINE_SETUPS = [*HUEY_SETUPS, CELERY_POSTGRESQL]
+#: Every set-up, RabbitMQ included (the shared one on 127.0.0.1:5672).
+ALL_SETUPS = [*ENGINE_SETUPS, CELERY_RABBITMQ]
 
 
-@pytest.fixture(params=ENGINE_SETUPS)
-def engine_setup(request: pytest.FixtureRequest) -> tuple[str, str]:
-    """The job engine and the database kind a test runs on."""
-    engine_name, backend = request.param
-    return str(engine_name), str(backend)
+@pytest.fixture(params=ALL_SETUPS)
+def engine_setup(request: pytest.FixtureRequest) -> tuple[str, str, str]:
+    """The job engine, the database kind and the broker kind a test runs on."""
+    engine_name, backend, broker = request.param
+    return str(engine_name), str(backend), str(broker)
 
 
 @pytest.fixture
-def engine_name(engine_setup: tuple[str, str]) -> str:
+def engine_name(engine_setup: tuple[str, str, str]) -> str:
     """The job engine a test runs on: "huey" or "celery"."""
     return engine_setup[0]
 
 
 @pytest.fixture
-def backend(engine_setup: tuple[str, str]) -> str:
+def backend(engine_setup: tuple[str, str, str]) -> str:
     """The database kind a test runs on: "sqlite" or "postgresql"."""
     return engine_setup[1]
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """The test RabbitMQ; skips when unreachable (fails under CI=true)."""
+    with kombu.Connection(RABBITMQ_URL, connect_timeout=2) as connection:
+        try:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        except (KombuError, OSError) as exc:
+            _missing(f"RabbitMQ at {RABBITMQ_URL}", str(exc))
+    return RABBITMQ_URL
+
+
+def delete_amqp_queue(url: str, queue: str) -> None:
+    """Remove a test queue and its exchange from RabbitMQ."""
+    with kombu.Connection(url, connect_timeout=2) as connection:
+        channel = connection.default_channel
+        channel.queue_delete(queue)
+        channel.exchange_delete(queue)
 
 
 @pytest.fixture(scope="session")
@@ -160,33 +189,39 @@ def queue_name() -> str:
 
 @pytest.fixture
 def settings(
-    fresh_url: str, tmp_path: Path, engine_name: str, request: pytest.FixtureRequest
+    fresh_url: str,
+    tmp_path: Path,
+    engine_setup: tuple[str, str, str],
+    request: pytest.FixtureRequest,
 ) -> Settings:
-    """Settings on the fresh database; the broker of the test's engine."""
+    """Settings on the fresh database; the broker of the test's set-up."""
     base = job_settings(fresh_url, tmp_path / "data")
-    if engine_name == "huey":
+    kind = engine_setup[2]
+    if kind == "sqlite":
         broker = f"sqlite:///{tmp_path / 'queue' / 'queue.db'}"
     else:
-        broker = request.getfixturevalue("redis_url")
+        broker = request.getfixturevalue("redis_url" if kind == "redis" else "rabbitmq_url")
     return base.model_copy(update={"broker_url": broker, "jobs": FAST, "worker": WORKERS})
 
 
 def make_engine(settings: Settings, *, queue: str) -> AnyEngine:
     """The engine `settings` name, on `queue` for Celery."""
-    if settings.broker_url and settings.broker_url.startswith("redis"):
+    if uses_celery(settings):
         return CeleryEngine(settings, queue=queue)
     return HueyEngine(settings)
 
 
 @pytest.fixture
 def engine(settings: Settings, queue_name: str) -> Iterator[AnyEngine]:
-    """The test's engine (closed, and its Redis keys deleted, at the end)."""
+    """The test's engine (closed, and its broker queue deleted, at the end)."""
     made = make_engine(settings, queue=queue_name)
     try:
         yield made
     finally:
         made.close()
-        if isinstance(made, CeleryEngine):
+        if isinstance(made, CeleryEngine) and made.url.startswith("amqp"):
+            delete_amqp_queue(made.url, queue_name)
+        elif isinstance(made, CeleryEngine):
             delete_queue_keys(made.url, queue_name)
 
 

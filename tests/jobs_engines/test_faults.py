@@ -32,6 +32,7 @@ from tests.jobs.conftest import catalog_snapshot, ended, seed_catalog, seed_slow
 
 from .conftest import (
     CELERY_POSTGRESQL,
+    ENGINE_SETUPS,
     FAST,
     AnyEngine,
     ProcessWorker,
@@ -61,6 +62,8 @@ def _messages(sessions: sessionmaker[Session], job_id: int) -> list[str]:
 # --- broker stopped ----------------------------------------------------------------------------
 
 
+# A broker of the test's own to stop and restart: Redis for Celery (not the shared RabbitMQ).
+@pytest.mark.parametrize("engine_setup", ENGINE_SETUPS)
 def test_broker_down_jobs_stay_pending_then_all_run_when_it_returns(
     engine_name: str,
     settings: Settings,
@@ -182,6 +185,7 @@ def test_a_crashing_job_is_retried_with_backoff_then_failed_with_its_error(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine_setup", ENGINE_SETUPS)  # Celery: its own Redis, as above
 def test_sigkill_mid_scrape_all_then_restart_checks_every_item_exactly_once(
     engine_name: str,
     settings: Settings,

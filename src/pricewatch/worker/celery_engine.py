@@ -42,6 +42,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from celery import Celery, signals
+from celery.platforms import EX_OK
+from celery.worker import state as worker_state
 from kombu.exceptions import KombuError
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
@@ -406,6 +408,7 @@ class CeleryWorker:
 
     def start_in_thread(self, *, timeout: float = 30.0) -> CeleryWorker:
         """Start consuming in a background thread (no signal handlers); wait until ready."""
+        worker_state.should_stop = None  # left set by an earlier worker of this process
         # Pool threads find tasks through the process's default app (`app.Worker` sets it too).
         self.engine.app.set_default()
         self.engine.app.set_current()
@@ -421,12 +424,23 @@ class CeleryWorker:
         return self
 
     def request_stop(self, *, timeout: float = 30.0) -> None:
-        """Warm shutdown: running jobs hand themselves back; wait for the thread to end."""
+        """Warm shutdown from any thread: running jobs hand themselves back; wait for the
+        worker's thread to end.
+
+        A worker started by `start_in_thread` stops itself: Celery's event loop checks its
+        `should_stop` flag at every turn and then shuts down in its own thread, as it does on
+        SIGTERM. Stopping it from here instead would use its broker connection from two threads
+        at once, which py-amqp (RabbitMQ) does not survive: both read the same socket.
+        """
         self.engine.stopping.set()
-        if self._controller is not None:
-            self._controller.stop()
         if self._thread is not None:
-            self._thread.join(timeout)
+            worker_state.should_stop = EX_OK
+            try:
+                self._thread.join(timeout)
+            finally:
+                worker_state.should_stop = None
+        elif self._controller is not None:
+            self._controller.stop()
         self._disconnect()
 
     def _disconnect(self) -> None:
