@@ -44,6 +44,13 @@ def add_products(page: Page, urls: list[str]) -> list[int]:
     return job_ids_in_toast(page)
 
 
+def csrf_token(page: Page) -> str:
+    """The session's CSRF token, as the page's scripts send it."""
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert token
+    return token
+
+
 def api_json(page: Page, path: str) -> Any:
     """GET an /api path with the page's session."""
     answer = page.request.get(path)
@@ -119,6 +126,23 @@ def test_the_list_shows_new_products_as_their_checks_end_without_a_reload(
     assert all(re.search(rf"/api/jobs\?.*\bid={job_id}\b", url) for url in asked), asked
     total = api_json(page, "/api/products")["total"]
     expect(page.locator("#products-count")).to_contain_text(f"{total} product")
+    assert console.errors == []
+
+
+def test_the_console_shows_why_a_check_failed(page: Page, shop: DemoShop, console: Console) -> None:
+    page.goto("/jobs")  # the console is open before the job exists: its row comes live
+    expect(page.locator("#jobs-table")).to_be_attached()
+    missing = shop.url("/p/no-such-product")
+    answer = page.request.post(
+        "/api/products",
+        data={"urls": [missing]},
+        headers={"X-CSRF-Token": csrf_token(page)},
+    )
+    assert answer.ok, answer.text()
+    job_id = answer.json()["job"]["id"]
+    row = page.locator(f'tr[data-job-id="{job_id}"]')
+    expect(row).to_have_attribute("data-status", "failed", timeout=JOB_TIMEOUT_MS)
+    expect(row.locator(".job-error")).to_contain_text("not_found: HTTP 404")
     assert console.errors == []
 
 

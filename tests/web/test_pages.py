@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from pricewatch.domain.job import JobKind
+from pricewatch.adapters.db import job_repository as job_repo
+from pricewatch.domain.job import JobKind, JobStatus
 from pricewatch.domain.snapshot import Availability, FetchStatus, ProductSnapshot
 from pricewatch.services import catalog, jobs, pipeline
 from pricewatch.web.pages import format
@@ -258,6 +259,31 @@ def test_jobs_console_and_job_page_show_progress_and_log(
     assert f"<h1>Job #{created.job_id} · Check product</h1>" in detail
     assert "created by manual" in detail
     assert '<progress class="progress pending large" max="100" value="0"' in detail
+
+
+def test_the_console_says_why_a_job_failed(logged_in: WebClient, db_sessions: Sessions) -> None:
+    created = jobs.create_job(
+        sessions=db_sessions,
+        engine=FakeEngine(),
+        kind=JobKind.SCRAPE_PRODUCT,
+        params={"url": "https://shop.example/gone"},
+    )
+    why = "not_found: HTTP 404: the page does not exist"
+    with db_sessions() as session:
+        now = datetime.now(UTC)
+        assert job_repo.claim_job(session=session, job_id=created.job_id, worker_id="w", now=now)
+        finished = job_repo.finish_job(
+            session=session,
+            job_id=created.job_id,
+            worker_id="w",
+            status=JobStatus.FAILED,
+            now=now,
+            error=why,
+        )
+        assert finished
+        session.commit()
+    console = logged_in.get("/jobs").text
+    assert f'<div class="job-error" title="{why}">{why}</div>' in console
 
 
 def test_an_empty_jobs_console_says_so(logged_in: WebClient) -> None:

@@ -133,8 +133,8 @@ class Run:
         self.progress = JobProgress()
         self.counts = JobCounts()
         self.stop_reason: StopReason | None = None
-        #: The first item of this run that failed, and why (the job's error when it fails).
-        self.first_item_error: str | None = None
+        #: The first item of this run that failed, and why: (url, reason).
+        self.first_item_error: tuple[str, str] | None = None
         self._events: list[tuple[EventLevel, str, datetime]] = []
         self._dirty = False
         self._flushed_at = time.monotonic()
@@ -357,12 +357,15 @@ def _conclude(run: Run, items: asyncio.Task[JobCounts]) -> RunOutcome:
 
 
 def _item_errors(run: Run, counts: JobCounts) -> str:
-    """Why a job whose items failed is not a success: the item's error for a job of one item;
-    else how many failed, and the first one (of this run: earlier attempts' are in the log)."""
-    if run.progress.total == 1 and run.first_item_error:
-        return run.first_item_error
-    first = f"; the first: {run.first_item_error}" if run.first_item_error else ""
-    return f"{counts.errors} of {run.progress.total} item(s) failed{first}"
+    """Why a job whose items failed is not a success: the reason for a job of one item (its
+    page is the job's target); else how many failed, and the first one (of this run: earlier
+    attempts' are in the log)."""
+    if run.first_item_error is None:
+        return f"{counts.errors} of {run.progress.total} item(s) failed"
+    url, reason = run.first_item_error
+    if run.progress.total == 1:
+        return reason  # the job names its one page already
+    return f"{counts.errors} of {run.progress.total} item(s) failed; the first: {url}: {reason}"
 
 
 def _first_leaf(error: BaseException) -> BaseException:
@@ -542,7 +545,7 @@ def _counted(run: Run, snapshot: ProductSnapshot, outcome: Outcome) -> JobCounts
     reason = failure_reason(snapshot)
     if reason is not None:
         run.event(EventLevel.ERROR, f"{snapshot.url}: {reason}")
-        run.first_item_error = run.first_item_error or f"{snapshot.url}: {reason}"
+        run.first_item_error = run.first_item_error or (snapshot.url, reason)
     else:
         price = f"{snapshot.price} {snapshot.currency or ''}".strip() if snapshot.price else ""
         run.event(

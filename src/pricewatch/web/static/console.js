@@ -1,7 +1,7 @@
 // The jobs console: stats and the job list, polled every POLL_MS while the page is visible.
 import { api, confirmAction, el, jobToast, toast } from "./app.js";
 import {
-  KIND_LABELS, actionButtons, badge, formatDuration, progressNodes, runAction, seconds, subject, timeNode,
+  KIND_LABELS, actionButtons, badge, formatDuration, isActive, progressNodes, runAction, seconds, subject, timeNode,
 } from "./jobs-common.js";
 
 const POLL_MS = 1500;
@@ -19,7 +19,10 @@ function jobRow(job) {
       el("span", { class: "job-kind" }, [KIND_LABELS[job.kind] ?? job.kind]),
       el("div", { class: "job-current", title: what }, [what]),
     ]),
-    el("td", {}, [badge(job.status)]),
+    el("td", {}, [
+      badge(job.status),
+      ...(job.error && !isActive(job) ? [el("div", { class: "job-error", title: job.error }, [job.error])] : []),
+    ]),
     el("td", {}, progressNodes(job)),
     el("td", { class: "hide-sm when" }, [timeNode(job.created_at)]),
     el("td", { class: "num hide-sm when" }, [formatDuration(seconds(job))]),
