@@ -202,3 +202,12 @@ def test_info_shows_where_things_are_without_passwords(
     assert "job queue: Celery on redis://:***@queue.example:6379/0" in result.output
     assert "(pool processes)" in result.output
     assert "web: http://127.0.0.1:8100/" in result.output
+
+
+def test_info_names_a_broker_url_it_cannot_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PW_BROKER_URL", "ftp://queue.example/x")
+    result = runner.invoke(app, ["info"])
+    assert result.exit_code == 0, result.output
+    assert "job queue: invalid: PW_BROKER_URL='ftp://queue.example/x' is not a SQLite queue" in (
+        result.output
+    )

@@ -381,7 +381,7 @@ def info() -> None:
 def _info_lines(settings: Settings) -> list[tuple[str, str]]:
     """What `info` shows, as (label, value): no password, nothing that needs a connection."""
     from pricewatch.adapters.db.engine import redact
-    from pricewatch.worker.engines import uses_celery
+    from pricewatch.worker.engines import BrokerConfigError, queue_path, uses_celery
 
     worker, scheduler, web = settings.worker, settings.scheduler, settings.web
     if uses_celery(settings):
@@ -390,9 +390,10 @@ def _info_lines(settings: Settings) -> list[tuple[str, str]]:
         queue = f"Celery on {redact_broker(settings.broker_url or '')}"
         slots = f"{worker.workers} job(s) at once (pool processes)"
     else:
-        from pricewatch.worker.huey_engine import queue_path
-
-        queue = f"embedded (Huey) in {queue_path(settings)}"
+        try:
+            queue = f"embedded (Huey) in {queue_path(settings)}"
+        except BrokerConfigError as exc:
+            queue = f"invalid: {exc}"
         slots = f"{worker.workers} job(s) at once ({worker.worker_type}s)"
     return [
         ("data directory", str(settings.data_dir)),

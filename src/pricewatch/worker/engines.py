@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ __all__ = [
     "broker_url",
     "engine_for",
     "import_job_code",
+    "queue_path",
     "uses_celery",
     "without_imports",
     "worker_id",
@@ -41,6 +43,8 @@ __all__ = [
 
 #: Broker URL schemes that select the distributed engine (Celery).
 CELERY_SCHEMES = frozenset({"redis", "rediss", "amqp", "amqps", "pyamqp"})
+#: The embedded queue's file in the data directory, unless `PW_BROKER_URL` names one.
+QUEUE_FILE = "queue.db"
 
 
 class BrokerConfigError(ValueError):
@@ -50,6 +54,25 @@ class BrokerConfigError(ValueError):
 def broker_url(settings: Settings) -> str | None:
     """`PW_BROKER_URL`, when set."""
     return settings.broker_url or None
+
+
+def queue_path(settings: Settings) -> Path:
+    """The SQLite file of the queue: from `PW_BROKER_URL`, else `queue.db` in the data dir."""
+    url = broker_url(settings)
+    if url is None:
+        return settings.data_dir / QUEUE_FILE
+    scheme = urlsplit(url).scheme.lower()
+    if scheme in ("", "file"):
+        return Path(url.removeprefix("file://")).expanduser()
+    if scheme == "sqlite":
+        path = url.split("://", 1)[1].removeprefix("/")
+        if not path or path == ":memory:":
+            raise BrokerConfigError(f"the queue needs a file: {url!r} names none")
+        return Path(path).expanduser()
+    raise BrokerConfigError(
+        f"PW_BROKER_URL={url!r} is not a SQLite queue: redis:// and amqp:// brokers need the "
+        "Celery engine"
+    )
 
 
 def worker_id() -> str:

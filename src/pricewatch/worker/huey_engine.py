@@ -21,7 +21,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
@@ -33,6 +32,7 @@ from pricewatch.services import job_run
 from pricewatch.services.jobs import JobConfig, job_config
 from pricewatch.worker.engines import BrokerConfigError as BrokerConfigError
 from pricewatch.worker.engines import broker_url as broker_url
+from pricewatch.worker.engines import queue_path as queue_path
 from pricewatch.worker.engines import without_imports
 from pricewatch.worker.engines import worker_id as worker_id
 from pricewatch.worker.heartbeat import Activity, Heartbeat
@@ -49,7 +49,6 @@ _log = logging.getLogger("pricewatch.worker")
 
 WorkerType = Literal["thread", "process"]
 QUEUE_NAME = "pricewatch"
-QUEUE_FILE = "queue.db"
 
 
 #: How `pricewatch worker` runs; configured by `PW_WORKER_*`.
@@ -59,25 +58,6 @@ WorkerConfig = WorkerSettings
 def worker_config(settings: Settings) -> WorkerConfig:
     """The worker configuration in `settings`."""
     return settings.worker
-
-
-def queue_path(settings: Settings) -> Path:
-    """The SQLite file of the queue: from `PW_BROKER_URL`, else `queue.db` in the data dir."""
-    url = broker_url(settings)
-    if url is None:
-        return settings.data_dir / QUEUE_FILE
-    scheme = urlsplit(url).scheme.lower()
-    if scheme in ("", "file"):
-        return Path(url.removeprefix("file://")).expanduser()
-    if scheme == "sqlite":
-        path = url.split("://", 1)[1].removeprefix("/")
-        if not path or path == ":memory:":
-            raise BrokerConfigError(f"the queue needs a file: {url!r} names none")
-        return Path(path).expanduser()
-    raise BrokerConfigError(
-        f"PW_BROKER_URL={url!r} is not a SQLite queue: redis:// and amqp:// brokers need the "
-        "Celery engine"
-    )
 
 
 class _NeverStop:

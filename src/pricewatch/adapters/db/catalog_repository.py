@@ -275,31 +275,9 @@ def _statements(shape: _Shape, *, lateral: bool) -> tuple[Select[Any], Select[An
             .order_by(*kept, recent.c.fetched_at.desc())
         )
         return page, count
-    latest = ph.alias("latest")
-    prev = ph.alias("prev")
-    inner = ph.alias("inner_prev")
-    latest_at = (
-        select(func.max(inner.c.fetched_at)).where(inner.c.product_id == pg.id).scalar_subquery()
-    )
-    prev_at = (
-        select(func.max(inner.c.fetched_at))
-        .where(inner.c.product_id == pg.id, inner.c.fetched_at < latest.c.fetched_at)
-        .scalar_subquery()
-    )
-    joined = chosen.outerjoin(
-        latest, and_(latest.c.product_id == pg.id, latest.c.fetched_at == latest_at)
-    ).outerjoin(prev, and_(prev.c.product_id == pg.id, prev.c.fetched_at == prev_at))
+    joined, prices = _latest_and_previous(chosen, pg.id, outer=True)
     page = (
-        select(
-            *(pg[c.name] for c in _PRODUCT_COLUMNS),
-            latest.c.fetched_at,
-            latest.c.price,
-            latest.c.currency,
-            latest.c.stock_status,
-            prev.c.price,
-            prev.c.currency,
-            count.scalar_subquery(),
-        )
+        select(*(pg[c.name] for c in _PRODUCT_COLUMNS), *prices, count.scalar_subquery())
         .select_from(joined)
         .order_by(*kept)
     )
@@ -373,32 +351,44 @@ def latest_prices(*, session: Session, product_ids: Sequence[int]) -> dict[int, 
 
 def _latest_prices() -> Select[Any]:
     p = products.c
-    ph = price_history
-    latest = ph.alias("latest")
-    prev = ph.alias("prev")
-    inner = ph.alias("inner_prev")
-    latest_at = select(func.max(ph.c.fetched_at)).where(ph.c.product_id == p.id).scalar_subquery()
-    prev_at = (
-        select(func.max(inner.c.fetched_at))
-        .where(inner.c.product_id == p.id, inner.c.fetched_at < latest.c.fetched_at)
-        .scalar_subquery()
-    )
-    joined = products.join(
-        latest, and_(latest.c.product_id == p.id, latest.c.fetched_at == latest_at)
-    ).outerjoin(prev, and_(prev.c.product_id == p.id, prev.c.fetched_at == prev_at))
+    joined, prices = _latest_and_previous(products, p.id, outer=False)
     return (
-        select(
-            p.id,
-            latest.c.fetched_at,
-            latest.c.price,
-            latest.c.currency,
-            latest.c.stock_status,
-            prev.c.price,
-            prev.c.currency,
-        )
+        select(p.id, *prices)
         .select_from(joined)
         .where(p.id.in_(bindparam("b_ids", expanding=True)))
     )
+
+
+def _latest_and_previous(base: Any, product_id: Any, *, outer: bool) -> tuple[Any, tuple[Any, ...]]:
+    """`base` joined to each product's latest price row (outer: products without one stay) and
+    the row before it, with the columns of `LatestPrices` from them. Without LATERAL (SQLite):
+    each row is found by a seek for its time (the max), then one for the row."""
+    ph = price_history
+    latest, prev, inner = ph.alias("latest"), ph.alias("prev"), ph.alias("inner_prev")
+    latest_at = (
+        select(func.max(inner.c.fetched_at))
+        .where(inner.c.product_id == product_id)
+        .scalar_subquery()
+    )
+    prev_at = (
+        select(func.max(inner.c.fetched_at))
+        .where(inner.c.product_id == product_id, inner.c.fetched_at < latest.c.fetched_at)
+        .scalar_subquery()
+    )
+    on_latest = and_(latest.c.product_id == product_id, latest.c.fetched_at == latest_at)
+    with_latest = base.outerjoin(latest, on_latest) if outer else base.join(latest, on_latest)
+    joined = with_latest.outerjoin(
+        prev, and_(prev.c.product_id == product_id, prev.c.fetched_at == prev_at)
+    )
+    columns = (
+        latest.c.fetched_at,
+        latest.c.price,
+        latest.c.currency,
+        latest.c.stock_status,
+        prev.c.price,
+        prev.c.currency,
+    )
+    return joined, columns
 
 
 #: Built once: building this statement costs more than running it for a page.
